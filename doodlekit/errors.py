@@ -1,0 +1,46 @@
+"""Exceptions raised by doodlekit.
+
+Every error says what went wrong and what to do about it. All derive from
+:class:`DoodleKitError`, so ``except DoodleKitError`` catches any of them.
+"""
+
+from __future__ import annotations
+
+
+class DoodleKitError(Exception):
+    """Base class of every doodlekit error."""
+
+
+class UnknownCategoryError(DoodleKitError, ValueError):
+    """A category name that is not one of the 345 official Quick, Draw! names."""
+
+
+class DataNotFoundError(DoodleKitError, FileNotFoundError):
+    """A data file that is in none of the places looked in (mirror, cache, server)."""
+
+
+class DownloadError(DoodleKitError, OSError):
+    """A download that failed (server error, reset connection, bad reply)."""
+
+
+class OfflineError(DownloadError):
+    """No network: the server could not be reached at all."""
+
+
+class CorruptFileError(DoodleKitError, ValueError):
+    """A data or cache file whose contents are not what its format promises."""
+
+
+class VectorSourceError(DoodleKitError, ValueError):
+    """A word-vector source spec that cannot be resolved or loaded."""
+
+
+class LabelVectorError(DoodleKitError, KeyError):
+    """Category names for which no label vector can be built from a source."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class CheckpointMismatchError(DoodleKitError, ValueError):
+    """A checkpoint made for other categories, other vectors or another model."""
