@@ -11,8 +11,17 @@ spec                            source
 ``"gensim:NAME"``, or a bare    a gensim-data model, fetched once by ``gensim.downloader`` into
 NAME from :data:`GENSIM_MODELS` ``GENSIM_DATA_DIR`` (default ``~/gensim-data``), then read from there
 ``"file:PATH"``, or a bare      a word2vec-format file, text or binary (detected), optionally
-PATH                            ``.gz``/``.bz2``; e.g. the label-vector files in ``shared/wordvectors``
+PATH                            ``.gz``/``.bz2``
+``"local:NAME"``                the file ``NAME.w2v.txt`` (or ``NAME`` itself) in the folder named by
+                                the environment variable ``DOODLEKIT_VECTORS`` (:func:`local_vector_file`)
 ==============================  ===============================================================
+
+``"local:NAME"`` lets notebooks and scripts name optional vector files without naming a path:
+the kit's label-vector files (``googlenews-quickdraw345``: GoogleNews word2vec for all 345
+labels; ``seed-zju-kaggle340``: the original project's vectors) live wherever
+``DOODLEKIT_VECTORS`` points (CI and the Makefile set it to the offline data's ``wordvectors``
+folder). :func:`local_vector_names` lists what is there, so a notebook can skip, with a note,
+what a machine lacks.
 
 A bare spec is read as a path when it names an existing file, contains a path separator,
 starts with ``~`` or ``.``, or ends with a word-vector file suffix (``.txt``, ``.bin``,
@@ -63,13 +72,18 @@ GENSIM_MODELS: tuple[str, ...] = (
     "conceptnet-numberbatch-17-06-300",
     "word2vec-ruscorpora-300",
 )
+#: Environment variable naming the folder of optional local vector files (``"local:NAME"`` specs).
+VECTORS_ENV = "DOODLEKIT_VECTORS"
+#: Suffix added to a ``"local:NAME"`` that names no file as given.
+LOCAL_SUFFIX = ".w2v.txt"
 #: Words left out when a label vector is the mean of a name's words.
 STOP_WORDS = frozenset({"a", "an", "and", "of", "the"})
 
 _FILE_SUFFIXES = (".txt", ".bin", ".vec", ".w2v", ".gz", ".bz2")
 _SPEC_FORMS = (
     f"'{DEFAULT_SPEC}' (offline GloVe, the default), 'gensim:NAME' or a gensim-data model name "
-    f"({', '.join(GENSIM_MODELS)}), or 'file:PATH' / the path of a word2vec-format file (text or binary)"
+    f"({', '.join(GENSIM_MODELS)}), 'file:PATH' / the path of a word2vec-format file (text or binary), "
+    f"or 'local:NAME' for NAME{LOCAL_SUFFIX} in the folder ${VECTORS_ENV}"
 )
 
 
@@ -88,13 +102,16 @@ def load_vectors(spec: str | os.PathLike[str] = DEFAULT_SPEC) -> KeyedVectors:
     kind, target = _parse_spec(spec)
     if kind == "glove":
         return _load_glove()
-    path = _gensim_data_file(target) if kind == "gensim" else _existing_file(target)
+    if kind == "local":
+        path = local_vector_file(target)
+    else:
+        path = _gensim_data_file(target) if kind == "gensim" else _existing_file(target)
     stat = path.stat()
     return _load_word2vec(str(path), stat.st_mtime_ns, stat.st_size)
 
 
 def _parse_spec(spec: str | os.PathLike[str]) -> tuple[str, str]:
-    """Split a spec into ``("glove" | "gensim" | "file", target)``."""
+    """Split a spec into ``("glove" | "gensim" | "file" | "local", target)``."""
     if isinstance(spec, os.PathLike):
         return "file", os.fspath(spec)
     if not isinstance(spec, str) or not spec.strip():
@@ -103,7 +120,7 @@ def _parse_spec(spec: str | os.PathLike[str]) -> tuple[str, str]:
     if spec == DEFAULT_SPEC:
         return "glove", spec
     prefix, colon, rest = spec.partition(":")
-    if colon and prefix in ("gensim", "file"):
+    if colon and prefix in ("gensim", "file", "local"):
         if not rest.strip():
             raise VectorSourceError(f"word-vector spec {spec!r} names nothing after {prefix!r}; pass {_SPEC_FORMS}.")
         return prefix, rest.strip()
@@ -131,6 +148,64 @@ def _existing_file(target: str) -> Path:
             f"a gensim-data model name such as 'glove-wiki-gigaword-100', or '{DEFAULT_SPEC}' for the offline default."
         )
     return path
+
+
+def _local_folder() -> Path:
+    """The folder named by ``$DOODLEKIT_VECTORS``; raises when unset or not a folder."""
+    value = os.environ.get(VECTORS_ENV, "").strip()
+    if not value:
+        raise VectorSourceError(
+            f"'local:' word-vector specs read files from the folder named by the environment variable "
+            f"{VECTORS_ENV}, which is not set. Set it to a folder of word2vec-format files (e.g. the "
+            f"'wordvectors' folder of the offline data), or pass '{DEFAULT_SPEC}' or a file path instead."
+        )
+    folder = Path(value).expanduser()
+    if not folder.is_dir():
+        raise VectorSourceError(
+            f"{VECTORS_ENV}={value} is not a folder. Point it at a folder of word2vec-format files "
+            f"(e.g. the 'wordvectors' folder of the offline data), or unset it and pass '{DEFAULT_SPEC}'."
+        )
+    return folder
+
+
+def local_vector_names() -> list[str]:
+    """Names usable as ``"local:NAME"``: the ``*.w2v.txt`` files in ``$DOODLEKIT_VECTORS``, sorted.
+
+    An empty list when the variable is unset or names no folder (nothing local is available);
+    never raises.
+    """
+    try:
+        folder = _local_folder()
+    except VectorSourceError:
+        return []
+    return sorted(path.name[: -len(LOCAL_SUFFIX)] for path in folder.glob(f"*{LOCAL_SUFFIX}") if path.is_file())
+
+
+def local_vector_file(name: str) -> Path:
+    """The file of ``"local:NAME"``: ``$DOODLEKIT_VECTORS/NAME.w2v.txt``, or ``NAME`` itself there.
+
+    ``NAME`` is a bare file name (no folders), e.g. ``"googlenews-quickdraw345"``.
+
+    Raises:
+        VectorSourceError: the variable is unset, its folder or the file does not exist, or
+            ``name`` holds a path separator; the message lists the names that are there.
+    """
+    if not name or "/" in name or os.sep in name or name in (".", ".."):
+        raise VectorSourceError(
+            f"'local:{name}' must name a file in ${VECTORS_ENV} without folders, e.g. "
+            f"'local:googlenews-quickdraw345'; for any other path use 'file:PATH'."
+        )
+    folder = _local_folder()
+    for candidate in (folder / f"{name}{LOCAL_SUFFIX}", folder / name):
+        if candidate.is_file():
+            return candidate
+    names = local_vector_names()
+    there = f"it holds {', '.join(repr(n) for n in names)}" if names else f"it holds no *{LOCAL_SUFFIX} files"
+    raise VectorSourceError(
+        f"no local word-vector file {name!r}: neither {name}{LOCAL_SUFFIX} nor {name} is in "
+        f"{VECTORS_ENV}={folder} ({there}). Copy the file there, point {VECTORS_ENV} at the folder "
+        f"that has it, or pass '{DEFAULT_SPEC}'."
+    )
 
 
 def _gensim_data_file(name: str) -> Path:

@@ -135,6 +135,39 @@ def test_missing_folder_and_foreign_files_are_clear_errors(tmp_path: Path) -> No
         load_vectors(str(truncated))
 
 
+def test_local_specs_resolve_through_doodlekit_vectors(
+    monkeypatch: pytest.MonkeyPatch, wordvectors_dir: Path, googlenews_path: Path
+) -> None:
+    monkeypatch.setenv("DOODLEKIT_VECTORS", str(wordvectors_dir))
+    assert semantics.local_vector_names() == ["googlenews-quickdraw345", "seed-zju-kaggle340"]
+    assert semantics.local_vector_file("googlenews-quickdraw345") == googlenews_path
+    assert semantics.local_vector_file(GOOGLENEWS) == googlenews_path  # the full file name works too
+    kv = load_vectors("local:googlenews-quickdraw345")
+    assert kv is load_vectors(googlenews_path)  # one cached load, whichever way the file is named
+    lv = label_vectors("local:seed-zju-kaggle340", ["cat", "hot dog"])
+    assert lv.source == "local:seed-zju-kaggle340" and lv.dim == 300
+
+
+def test_local_specs_explain_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch, wordvectors_dir: Path, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("DOODLEKIT_VECTORS", raising=False)
+    assert semantics.local_vector_names() == []
+    with pytest.raises(VectorSourceError, match="DOODLEKIT_VECTORS, which is not set"):
+        load_vectors("local:googlenews-quickdraw345")
+    monkeypatch.setenv("DOODLEKIT_VECTORS", str(tmp_path / "absent"))
+    assert semantics.local_vector_names() == []
+    with pytest.raises(VectorSourceError, match="is not a folder"):
+        load_vectors("local:googlenews-quickdraw345")
+    monkeypatch.setenv("DOODLEKIT_VECTORS", str(wordvectors_dir))
+    with pytest.raises(VectorSourceError, match="no local word-vector file 'glove-840b'.*'seed-zju-kaggle340'"):
+        load_vectors("local:glove-840b")
+    with pytest.raises(VectorSourceError, match="without folders"):
+        load_vectors("local:../wordvectors/googlenews-quickdraw345.w2v.txt")
+    with pytest.raises(VectorSourceError, match="names nothing"):
+        load_vectors("local:")
+
+
 # --- gensim.downloader, with a stand-in for the network ------------------------------
 
 
