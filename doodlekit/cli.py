@@ -1,0 +1,96 @@
+"""The ``doodlekit`` command (also ``python -m doodlekit``).
+
+Each subcommand is one function ``add_<name>(subparsers)``, listed in :data:`SUBCOMMANDS`,
+that adds its parser and sets its ``run`` default: a function of the parsed arguments
+that returns the exit status. A :class:`~doodlekit.errors.DoodleKitError` prints one
+line to stderr and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from doodlekit import __version__
+from doodlekit.config import FORMATS
+from doodlekit.errors import DoodleKitError
+from doodlekit.quickdraw import fetch
+
+EXIT_ERROR = 2
+
+
+def _human_bytes(n: int) -> str:
+    """``1536`` -> ``"1.5 KiB"``."""
+    if n < 1024:
+        return f"{n} B"
+    size = n / 1024
+    for unit in ("KiB", "MiB"):
+        if size < 1024:
+            return f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: a row count of at least 1."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number of rows, got {text!r}")
+    return int(text)
+
+
+def _run_fetch(args: argparse.Namespace) -> int:
+    reports = fetch(args.categories, args.per_class, args.format, base_url=args.url,
+                    data_dir=args.data, cache_dir=args.cache, progress=not args.no_progress)
+    width = max(len(r.category) for r in reports)
+    for r in reports:
+        print(f"{r.category:<{width}}  {r.rows:>7} rows  {r.source:<8}  {_human_bytes(r.bytes_downloaded):>10}"
+              f"  {r.path}")
+    total_rows = sum(r.rows for r in reports)
+    total_bytes = sum(r.bytes_downloaded for r in reports)
+    print(f"{'total':<{width}}  {total_rows:>7} rows  {len(reports)} categories, "
+          f"{_human_bytes(total_bytes)} downloaded")
+    return 0
+
+
+def add_fetch(subparsers: argparse._SubParsersAction) -> None:
+    """``doodlekit fetch``: make N drawings per category available locally."""
+    parser = subparsers.add_parser(
+        "fetch", help="fetch the first N drawings of some categories into the cache",
+        description="Make the first N drawings of each category available: from the mirror (DOODLEKIT_DATA), "
+                    "else the cache (DOODLEKIT_CACHE), else downloaded into the cache with Range requests.",
+    )
+    parser.add_argument("--categories", required=True, metavar="NAMES",
+                        help='comma-separated official names, e.g. "cat,dog,hot air balloon"')
+    parser.add_argument("--per-class", required=True, type=_positive_int, metavar="N",
+                        help="drawings per category (fewer when the file has fewer)")
+    parser.add_argument("--format", default="bitmap", choices=FORMATS, help="file format (default: bitmap)")
+    parser.add_argument("--data", metavar="DIR", help="read-only mirror laid out like the bucket (DOODLEKIT_DATA)")
+    parser.add_argument("--cache", metavar="DIR", help="writable cache folder (DOODLEKIT_CACHE)")
+    parser.add_argument("--url", metavar="URL", help="base URL of the bucket (DOODLEKIT_QUICKDRAW_URL)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.set_defaults(run=_run_fetch)
+
+
+#: The subcommands: each adds its parser and sets ``run``.
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_fetch]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``doodlekit`` argument parser with every subcommand in :data:`SUBCOMMANDS`."""
+    parser = argparse.ArgumentParser(prog="doodlekit", description="Doodle recognition and similarity search kit.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in SUBCOMMANDS:
+        add(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``doodlekit`` command; return its exit status (2 on a doodlekit error)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except DoodleKitError as exc:
+        print(f"doodlekit {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR

@@ -1,0 +1,328 @@
+"""Read a category's Quick, Draw! file: from the mirror, else the cache, else download it.
+
+A download fetches only the rows asked for (``Range`` requests: the ``.npy`` header
+plus ``n * 784`` bytes, or the first ``n`` ndjson lines) into the cache. Each cache file
+``<cache>/<folder>/<name><suffix>`` has a JSON sidecar ``<file>.json`` recording how
+many rows it holds, whether that is the whole remote file, where in the remote file
+the cached prefix ends, and the file's size and SHA-256; a later, bigger request
+downloads only the rows after that point (from the same URL; another URL starts the
+file afresh). A cache file that does not match its sidecar is discarded and fetched again.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import shutil
+import warnings
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote
+
+import numpy as np
+
+from doodlekit import download as dl
+from doodlekit.categories import validate_categories, validate_category
+from doodlekit.config import Settings, get_settings, relative_path
+from doodlekit.errors import CorruptFileError, DataNotFoundError
+
+#: Pixels per bitmap row (28 x 28).
+PIXELS = 28 * 28
+#: Bytes of the remote ``.npy`` asked for first, enough for a version 1.0 header.
+NPY_HEADER_GUESS = 128
+_SIDECAR_VERSION = 1
+
+Source = Literal["mirror", "cache", "download"]
+
+
+@dataclass(frozen=True)
+class FetchReport:
+    """What :func:`fetch` got for one category.
+
+    Attributes:
+        category: official category name.
+        fmt: ``"bitmap"``, ``"simplified"`` or ``"raw"``.
+        rows: rows (drawings) available for the request, ``min(n, rows in the file)``.
+        source: ``"mirror"``, ``"cache"`` or ``"download"`` (the cache was filled or extended).
+        bytes_downloaded: response-body bytes moved over the network (0 unless downloaded).
+        path: the local file the rows are read from.
+    """
+
+    category: str
+    fmt: str
+    rows: int
+    source: Source
+    bytes_downloaded: int
+    path: Path
+
+
+@dataclass(frozen=True)
+class _Sidecar:
+    """What a cache file holds (stored as ``<file>.json``).
+
+    ``next_offset`` is the remote byte where the cached prefix ends; ``data_offset``
+    and ``total_rows`` (bitmaps only) are the remote header length and row count.
+    """
+
+    rows: int
+    complete: bool
+    next_offset: int
+    size: int
+    sha256: str
+    url: str
+    data_offset: int | None = None
+    total_rows: int | None = None
+    version: int = _SIDECAR_VERSION
+
+
+def _check_n(n: int | None) -> None:
+    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
+        raise ValueError(f"n must be a positive int or None (all rows), got {n!r}")
+
+
+def _sidecar_path(path: Path) -> Path:
+    return path.with_name(path.name + ".json")
+
+
+def _npy_header(fh: io.BufferedIOBase | io.BytesIO, where: str) -> tuple[tuple[int, ...], int]:
+    """Parse an ``.npy`` header of (N, 784) uint8 rows; return ``(shape, header length in bytes)``."""
+    try:
+        version = np.lib.format.read_magic(fh)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran_order, dtype = read(fh)
+    except (ValueError, EOFError, SyntaxError) as exc:
+        raise CorruptFileError(f"{where} is not a valid .npy file ({exc}); delete it or fetch it again") from None
+    if dtype != np.uint8 or fortran_order or len(shape) != 2 or shape[1] != PIXELS:
+        raise CorruptFileError(
+            f"{where} holds {dtype} {shape} (fortran_order={fortran_order}), not (N, {PIXELS}) uint8 bitmaps; "
+            "point DOODLEKIT_DATA / DOODLEKIT_QUICKDRAW_URL at a Quick, Draw! numpy_bitmap folder"
+        )
+    return shape, fh.tell()
+
+
+def _read_bitmap_rows(path: Path, n: int | None) -> np.ndarray:
+    """The first ``n`` rows of an ``.npy`` bitmap file, memory-mapped so only those are read."""
+    with open(path, "rb") as fh:
+        _npy_header(fh, str(path))
+    try:
+        rows = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise CorruptFileError(f"{path} cannot be read as .npy ({exc}); delete it or fetch it again") from None
+    return np.array(rows[:n], dtype=np.uint8)
+
+
+def _read_lines(path: Path, n: int | None) -> list[dict[str, Any]]:
+    """The first ``n`` ndjson records of a file, parsed."""
+    with open(path, "rb") as fh:
+        lines = [line for line in itertools.islice(fh, n) if line.strip()]
+    try:
+        return [json.loads(line) for line in lines]
+    except json.JSONDecodeError as exc:
+        raise CorruptFileError(f"{path} is not valid ndjson ({exc}); delete it or fetch it again") from None
+
+
+def _count_rows(path: Path, fmt: str, n: int | None) -> int:
+    """Rows of a complete local file, counting at most ``n``."""
+    if fmt == "bitmap":
+        with open(path, "rb") as fh:
+            total = _npy_header(fh, str(path))[0][0]
+    else:
+        with open(path, "rb") as fh:
+            total = sum(1 for line in itertools.islice(fh, n) if line.strip())
+    return total if n is None else min(n, total)
+
+
+def _load_sidecar(path: Path, fmt: str) -> _Sidecar | None:
+    """The sidecar of a cache file when file and sidecar agree, else ``None``.
+
+    Raises:
+        CorruptFileError: a cache file exists but is truncated, altered or has no valid sidecar.
+    """
+    side = _sidecar_path(path)
+    if not path.exists() and not side.exists():
+        return None
+    problem = "its sidecar is missing or unreadable"
+    try:
+        meta = _Sidecar(**json.loads(side.read_text()))
+    except (OSError, ValueError, TypeError):
+        meta = None
+    if meta is not None:
+        size = path.stat().st_size if path.exists() else -1
+        if meta.version != _SIDECAR_VERSION:
+            problem = f"its sidecar is version {meta.version}, not {_SIDECAR_VERSION}"
+        elif size != meta.size:
+            problem = f"it is {size} bytes, its sidecar says {meta.size}"
+        elif dl.sha256_file(path) != meta.sha256:
+            problem = "its SHA-256 differs from its sidecar's"
+        elif fmt == "bitmap" and _count_rows(path, fmt, None) != meta.rows:
+            problem = f"its header does not say {meta.rows} rows"
+        else:
+            return meta
+    raise CorruptFileError(f"cache file {path} is corrupt: {problem}; delete it (and {side.name}) or fetch it again")
+
+
+def _places(settings: Settings, rel: str, cached: Path) -> str:
+    """Where a file was looked for, for error messages."""
+    mirror = (f"mirror {settings.data_dir / rel} (absent)" if settings.data_dir
+              else "no mirror (DOODLEKIT_DATA not set)")
+    return f"{mirror}, cache {cached} (absent or short)"
+
+
+def _fetch_npy_header(t: dl.Transfer) -> tuple[tuple[int, ...], int]:
+    """Download and parse the remote ``.npy`` header: ``(shape, header length in bytes)``."""
+    buf = io.BytesIO()
+    dl.copy_range(t, 0, NPY_HEADER_GUESS, buf)
+    raw = buf.getvalue()
+    if raw.startswith(b"\x93NUMPY"):
+        field = 2 if raw[6] == 1 else 4
+        end = 8 + field + int.from_bytes(raw[8:8 + field], "little")
+        if end > len(raw):
+            dl.copy_range(t, len(raw), end, buf)
+    buf.seek(0)
+    return _npy_header(buf, t.url)
+
+
+def _download_bitmap(t: dl.Transfer, cached: Path, meta: _Sidecar | None, n: int | None) -> _Sidecar:
+    """Fill or extend the cached ``.npy`` with the remote file's first ``n`` rows."""
+    if meta is None:
+        (total_rows, _), data_offset = _fetch_npy_header(t)
+        have = 0
+    else:
+        data_offset, total_rows, have = meta.data_offset, meta.total_rows, meta.rows
+    want = total_rows if n is None else min(n, total_rows)
+    t.bar.total = t.bytes_moved + (want - have) * PIXELS
+    with dl.atomic_file(cached) as sink:
+        np.lib.format.write_array_header_1_0(sink, {"descr": "|u1", "fortran_order": False, "shape": (want, PIXELS)})
+        if have:
+            with open(cached, "rb") as old:
+                _npy_header(old, str(cached))
+                shutil.copyfileobj(old, sink)
+        dl.copy_range(t, data_offset + have * PIXELS, data_offset + want * PIXELS, sink)
+    return _Sidecar(rows=want, complete=want == total_rows, next_offset=data_offset + want * PIXELS,
+                    size=sink.size, sha256=sink.sha256, url=t.url, data_offset=data_offset,
+                    total_rows=total_rows)
+
+
+def _download_lines(t: dl.Transfer, cached: Path, meta: _Sidecar | None, n: int | None) -> _Sidecar:
+    """Fill or extend the cached ndjson with the remote file's first ``n`` lines."""
+    have = meta.rows if meta else 0
+    start = meta.next_offset if meta else 0
+    with dl.atomic_file(cached) as sink:
+        if meta:
+            with open(cached, "rb") as old:
+                shutil.copyfileobj(old, sink)
+        lines, eof = dl.copy_lines(t, start, None if n is None else n - have, sink,
+                                      line_bytes=start / have if have else None)
+    return _Sidecar(rows=have + lines, complete=eof, next_offset=sink.size, size=sink.size,
+                    sha256=sink.sha256, url=t.url)
+
+
+def _ensure(category: str, fmt: str, n: int | None, settings: Settings, *, download_ok: bool,
+            progress: bool) -> FetchReport:
+    """Make the first ``n`` rows of a category's file available locally; say where from."""
+    rel = relative_path(validate_category(category), fmt)
+    _check_n(n)
+    if settings.data_dir is not None and (settings.data_dir / rel).is_file():
+        path = settings.data_dir / rel
+        return FetchReport(category, fmt, _count_rows(path, fmt, n), "mirror", 0, path)
+    cached = settings.cache_dir / rel
+    try:
+        meta = _load_sidecar(cached, fmt)
+    except CorruptFileError as exc:
+        if not download_ok:
+            raise
+        warnings.warn(f"{exc}; fetching it again", stacklevel=3)
+        meta = None
+    if meta is not None and (meta.complete or (n is not None and meta.rows >= n)):
+        return FetchReport(category, fmt, meta.rows if n is None else min(n, meta.rows), "cache", 0, cached)
+    url = f"{settings.base_url}/{quote(rel)}"
+    if not download_ok:
+        short = f" (it holds {meta.rows} rows, {n or 'all'} asked)" if meta else ""
+        raise DataNotFoundError(
+            f"no {fmt} data on disk for {category!r}{short}: looked in {_places(settings, rel, cached)}; "
+            f"downloading from {url} is off (download=False). Pass download=True, or run "
+            f"`doodlekit fetch --categories \"{category}\" --per-class {n or 1000} --format {fmt}` first"
+        )
+    try:
+        with dl.transfer(url, desc=category, progress=progress) as t:
+            fill = _download_bitmap if fmt == "bitmap" else _download_lines
+            meta = fill(t, cached, meta if meta is not None and meta.url == url else None, n)
+    except DataNotFoundError:
+        raise DataNotFoundError(
+            f"no {fmt} file for category {category!r}: looked in {_places(settings, rel, cached)} "
+            f"and {url} (404 Not Found). Point DOODLEKIT_DATA (--data) at a mirror that has it, "
+            "or DOODLEKIT_QUICKDRAW_URL (--url) at a server that does"
+        ) from None
+    with dl.atomic_file(_sidecar_path(cached)) as side:
+        side.write(json.dumps(asdict(meta), indent=1).encode())
+    return FetchReport(category, fmt, meta.rows if n is None else min(n, meta.rows), "download",
+                       t.bytes_moved, cached)
+
+
+def load_bitmaps(
+    category: str,
+    n: int | None = None,
+    *,
+    base_url: str | None = None,
+    data_dir: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    progress: bool = True,
+    download: bool = True,
+) -> np.ndarray:
+    """A category's first ``n`` 28x28 bitmaps (all when ``n`` is None).
+
+    Returns:
+        ``(rows, 784)`` uint8 array (0 = paper, 255 = ink), ``rows = min(n, rows in the file)``.
+
+    Raises:
+        UnknownCategoryError, DataNotFoundError, DownloadError, OfflineError, CorruptFileError.
+    """
+    report = _ensure(category, "bitmap", n, get_settings(base_url, data_dir, cache_dir),
+                     download_ok=download, progress=progress)
+    return _read_bitmap_rows(report.path, report.rows)
+
+
+def load_drawings(
+    category: str,
+    n: int | None = None,
+    *,
+    fmt: str = "simplified",
+    base_url: str | None = None,
+    data_dir: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    progress: bool = True,
+    download: bool = True,
+) -> list[dict[str, Any]]:
+    """A category's first ``n`` stroke drawings (all when ``n`` is None) in ``fmt`` ("simplified" or "raw").
+
+    Returns:
+        ndjson records: ``word``, ``countrycode``, ``timestamp``, ``recognized``, ``key_id`` and
+        ``drawing`` (per stroke ``[xs, ys]``, 0-255 box, for simplified; ``[xs, ys, t_ms]`` for raw).
+    """
+    if fmt == "bitmap":
+        raise ValueError("load_drawings reads strokes (fmt='simplified' or 'raw'); use load_bitmaps for bitmaps")
+    report = _ensure(category, fmt, n, get_settings(base_url, data_dir, cache_dir),
+                     download_ok=download, progress=progress)
+    return _read_lines(report.path, report.rows)
+
+
+def fetch(
+    categories: Iterable[str] | str,
+    per_class: int | None,
+    fmt: str = "bitmap",
+    *,
+    base_url: str | None = None,
+    data_dir: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    progress: bool = True,
+) -> list[FetchReport]:
+    """Make ``per_class`` rows of each category available locally (mirror, cache or download).
+
+    ``categories`` is a list of names or one comma-separated string; all are validated first.
+    """
+    names = validate_categories(categories if isinstance(categories, str) else list(categories))
+    settings = get_settings(base_url, data_dir, cache_dir)
+    return [_ensure(name, fmt, per_class, settings, download_ok=True, progress=progress) for name in names]
