@@ -1,0 +1,210 @@
+"""doodlekit.raster: strokes -> numpy_bitmap-style images, and raw -> simplified normalisation."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from doodlekit import raster
+from doodlekit.quickdraw import load_drawings
+from doodlekit.raster import normalize_raw, rasterize, rasterize_many
+
+_SPEC = importlib.util.spec_from_file_location(
+    "raster_fidelity", Path(__file__).resolve().parents[1] / "benchmarks" / "raster_fidelity.py"
+)
+fidelity = sys.modules[_SPEC.name] = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(fidelity)
+
+SAMPLE_CATEGORIES = ("cat", "house", "star", "bicycle", "The Mona Lisa")
+
+
+@pytest.fixture(scope="module")
+def simplified() -> list[list]:
+    """Real simplified drawings (0-255 box) of a few categories."""
+    return [r["drawing"] for c in SAMPLE_CATEGORIES for r in load_drawings(c, 10, progress=False)]
+
+
+@pytest.fixture(scope="module")
+def raw() -> list[list]:
+    """Real raw drawings ([xs, ys, t_ms] per stroke, canvas pixels) of a few categories."""
+    return [r["drawing"] for c in SAMPLE_CATEGORIES for r in load_drawings(c, 10, fmt="raw", progress=False)]
+
+
+@pytest.fixture(scope="module")
+def fidelity_data() -> fidelity.FidelityData:
+    """Real bitmaps of the 41 mirror categories and rasterized strokes of the same categories."""
+    return fidelity.load_data()
+
+
+def _transform(drawing: list, fx: Callable[[float], float], fy: Callable[[float], float]) -> list:
+    """The drawing with fx applied to every x and fy to every y (time rows dropped)."""
+    return [[[fx(x) for x in stroke[0]], [fy(y) for y in stroke[1]]] for stroke in drawing]
+
+
+def _ink_box(image: np.ndarray) -> tuple[int, int, int, int]:
+    """First and last inked row, first and last inked column."""
+    rows, cols = np.nonzero(image.any(axis=1))[0], np.nonzero(image.any(axis=0))[0]
+    return rows[0], rows[-1], cols[0], cols[-1]
+
+
+def test_output_is_size_by_size_uint8_ink_on_paper(simplified: list) -> None:
+    image = rasterize(simplified[0])
+    assert image.shape == (28, 28) and image.dtype == np.uint8
+    assert image.max() == 255 and image.min() == 0
+    assert image[0].max() == image[-1].max() == image[:, 0].max() == image[:, -1].max() == 0
+    assert rasterize(simplified[0], size=64).shape == (64, 64)
+
+
+def test_rasterize_many_stacks_rasterize(simplified: list, raw: list) -> None:
+    for fmt, drawings in (("simplified", simplified[:5]), ("raw", raw[:5])):
+        stack = rasterize_many(drawings, fmt)
+        assert stack.shape == (5, 28, 28) and stack.dtype == np.uint8
+        for image, drawing in zip(stack, drawings, strict=True):
+            np.testing.assert_array_equal(image, rasterize(drawing, fmt=fmt))
+    assert rasterize_many([], size=32).shape == (0, 32, 32)
+
+
+def test_bounding_box_is_centred(simplified: list) -> None:
+    for drawing in simplified:
+        image = rasterize(drawing)
+        mirrored = rasterize(_transform(drawing, lambda x: 255 - x, lambda y: y))
+        assert np.abs(mirrored.astype(int) - image[:, ::-1]).max() <= 1
+        top, bottom, left, right = _ink_box(image)
+        assert abs(top - (27 - bottom)) <= 1 and abs(left - (27 - right)) <= 1
+
+
+def test_shifted_or_scaled_copy_gives_the_same_bitmap(simplified: list) -> None:
+    for drawing in simplified:
+        image = rasterize(drawing).astype(int)
+        moved = _transform(drawing, lambda x: 3.7 * x - 500, lambda y: 3.7 * y + 1e4)
+        assert np.abs(rasterize(moved).astype(int) - image).max() <= 1
+        small = _transform(drawing, lambda x: x / 40, lambda y: y / 40)
+        assert np.abs(rasterize(small).astype(int) - image).max() <= 1
+
+
+def test_larger_size_is_the_same_picture_finer(simplified: list) -> None:
+    drawing = simplified[0]
+    pooled = rasterize(drawing, size=56).astype(float).reshape(28, 2, 28, 2).mean(axis=(1, 3))
+    assert np.abs(pooled - rasterize(drawing)).mean() < 1.0
+
+
+def test_overlapping_strokes_composite_darker() -> None:
+    line = [[0, 255], [0, 120]]
+    once, twice = rasterize([line]), rasterize([line, line])
+    assert (twice >= once).all()
+    partial = (once > 0) & (once < 255)
+    assert (twice[partial] > once[partial]).all()
+
+
+def test_empty_drawing_is_blank() -> None:
+    for empty in ([], [[[], []]], [[[], [], []], [[], []]]):
+        image = rasterize(empty)
+        assert image.shape == (28, 28) and not image.any()
+        assert not rasterize(empty, fmt="raw").any()
+    assert normalize_raw([]) == []
+
+
+def test_single_point_and_zero_size_boxes_draw_centred_marks() -> None:
+    for fmt in ("simplified", "raw"):
+        dot = rasterize([[[100], [50]]], fmt=fmt)
+        assert dot.any() and (dot == dot[::-1]).all() and (dot == dot[:, ::-1]).all()
+        assert _ink_box(dot) == (13, 14, 13, 14)
+        line = rasterize([[[3, 90], [7, 7]]], fmt=fmt)
+        top, bottom, left, right = _ink_box(line)
+        assert (top, bottom) == (13, 14) and left < 3 and right > 24
+
+
+def test_huge_input_is_fitted_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(0)
+    walk = np.cumsum(rng.normal(scale=1e5, size=(3, 5000)), axis=1)
+    for fmt in ("simplified", "raw"):
+        image = rasterize([walk[:, :2500], walk[:, 2500:]], fmt=fmt)
+        top, bottom, left, right = _ink_box(image)
+        assert min(top, left) >= 1 and max(bottom, right) <= 26 and max(bottom - top, right - left) >= 22
+    calls = []
+    monkeypatch.setattr(raster, "MAX_RESAMPLED_POINTS", 2000)
+    monkeypatch.setattr(raster, "simplify_coords", lambda pts, eps: calls.append(len(pts)) or pts)
+    raster.normalize_raw([walk[:, :2500], walk[:, 2500:]])
+    assert len(calls) == 2 and sum(calls) <= 2000 + 2 * len(calls)
+
+
+def test_normalize_raw_is_in_the_box_from_zero_with_fewer_points(raw: list) -> None:
+    box = [[[10, 265, 265, 10, 10], [20, 20, 147, 147, 20], [0, 100, 200, 300, 400]]]
+    assert normalize_raw(box) == [[[0, 255, 255, 0, 0], [0, 0, 127, 127, 0]]]
+    assert normalize_raw(_transform(box, lambda x: 2 * x, lambda y: 2 * y)) == normalize_raw(box)
+    for drawing in raw:
+        normalized = normalize_raw(drawing)
+        points = np.concatenate([np.array(stroke) for stroke in normalized], axis=1)
+        assert points.dtype.kind == "i" and points.min() >= 0 and points.max() <= 255
+        assert points.min(axis=1).max() <= 2 and points.max() >= 253
+        assert len(normalized) == len(drawing)
+        assert points.shape[1] < sum(len(stroke[0]) for stroke in drawing)
+
+
+def test_normalize_raw_matches_the_datasets_simplification() -> None:
+    pairs = [pair for category in SAMPLE_CATEGORIES for pair in fidelity.matched_drawings(category)]
+    agreement = fidelity.raw_agreement(pairs)
+    assert agreement["drawings"] >= 100
+    assert agreement["exact_strokes"] > 0.5
+    assert 0.95 < agreement["point_ratio"] < 1.05
+    assert agreement["mean_abs_pixel_diff"] < 2.0
+
+
+def test_times_row_is_ignored(raw: list) -> None:
+    drawing = raw[0]
+    without_times = [stroke[:2] for stroke in drawing]
+    assert normalize_raw(without_times) == normalize_raw(drawing)
+    np.testing.assert_array_equal(rasterize(without_times, fmt="raw"), rasterize(drawing, fmt="raw"))
+
+
+@pytest.mark.parametrize(
+    "drawing",
+    [
+        "not strokes",
+        {"drawing": [[[0], [0]]]},
+        [[0, 1, 2]],
+        [[[0, 1], [2]]],
+        [[[0], [1], [2], [3]]],
+        [[["a"], ["b"]]],
+        [[[0, float("nan")], [0, 1]]],
+        [[[0, 1], [0, float("inf")]]],
+        [None],
+    ],
+)
+@pytest.mark.parametrize("fmt", ["simplified", "raw"])
+def test_malformed_drawings_raise_value_error_naming_the_shape(drawing: object, fmt: str) -> None:
+    with pytest.raises(ValueError, match=r"\[xs, ys\] or \[xs, ys, ts\]"):
+        rasterize(drawing, fmt=fmt)
+
+
+def test_bad_format_or_size_raise_value_error() -> None:
+    with pytest.raises(ValueError, match="'simplified' or 'raw'"):
+        rasterize([[[0], [0]]], fmt="bitmap")
+    for size in (0, -3, 2.5, raster.MAX_SIZE + 1, True):
+        with pytest.raises(ValueError, match="size must be an integer"):
+            rasterize([[[0], [0]]], size=size)
+
+
+def test_pixel_statistics_match_real_bitmaps(fidelity_data: fidelity.FidelityData) -> None:
+    real = fidelity.pixel_statistics(np.concatenate([fidelity_data.train, fidelity_data.heldout]))
+    for name in ("simplified", "raw"):
+        ours = fidelity.pixel_statistics(getattr(fidelity_data, name))
+        for key in ("mean_ink", "nonzero", "full"):
+            assert ours[key] == pytest.approx(real[key], rel=0.1), (name, key)
+        for key in ("top", "bottom", "left", "right", "centre_row", "centre_col"):
+            assert ours[key] == pytest.approx(real[key], abs=0.5), (name, key)
+        assert np.abs(np.subtract(ours["histogram"], real["histogram"])).max() < 0.03, name
+
+
+def test_classifier_trained_on_bitmaps_reads_rasterized_strokes(fidelity_data: fidelity.FidelityData) -> None:
+    """Acceptance: rasterized strokes score within 10 points of held-out real bitmaps."""
+    assert len(fidelity_data.categories) == 41 and len(fidelity_data.simplified) >= 41 * 25
+    scores = fidelity.accuracies(fidelity_data)
+    assert scores["heldout"] > 0.3
+    for fmt in ("simplified", "raw"):
+        assert abs(scores[fmt] - scores["heldout"]) * 100 <= fidelity.MAX_GAP_POINTS, scores
