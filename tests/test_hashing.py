@@ -1,0 +1,239 @@
+"""Binary codes, Hamming distances and exact, deterministic Hamming ranking."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from doodlekit import hashing
+from doodlekit.hashing import (
+    ITQ,
+    ProductQuantizer,
+    RandomHyperplaneLSH,
+    hamming_distances,
+    hamming_rank,
+    pack_bits,
+    smallest_k,
+    unpack_bits,
+)
+
+
+def _clusters(n_per_class: int = 40, n_classes: int = 6, dim: int = 20, noise: float = 0.3, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((n_classes, dim))
+    labels = np.repeat(np.arange(n_classes), n_per_class)
+    return (centres[labels] + noise * rng.standard_normal((labels.size, dim))).astype(np.float32), labels
+
+
+def _reference_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.unpackbits(a[:, None, :] ^ b[None, :, :], axis=2).sum(axis=2)
+
+
+def _random_codes(n: int, n_bytes: int, seed: int, values: int = 256) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, values, size=(n, n_bytes), dtype=np.uint8)
+
+
+def test_pack_bits_is_big_endian_within_each_byte():
+    bits = np.zeros((1, 16), dtype=bool)
+    bits[0, 0] = True  # first bit -> most significant bit of byte 0
+    bits[0, 15] = True  # last bit -> least significant bit of byte 1
+    assert pack_bits(bits).tolist() == [[128, 1]]
+    assert unpack_bits(pack_bits(bits)).tolist() == bits.tolist()
+
+
+def test_pack_unpack_round_trip():
+    bits = np.random.default_rng(1).random((7, 64)) > 0.5
+    codes = pack_bits(bits)
+    assert codes.shape == (7, 8) and codes.dtype == np.uint8
+    np.testing.assert_array_equal(unpack_bits(codes), bits)
+
+
+@pytest.mark.parametrize("bad", [np.zeros((2, 12), bool), np.zeros(8, bool)])
+def test_pack_bits_rejects_widths_that_are_not_whole_bytes(bad):
+    with pytest.raises(ValueError, match=r"multiple of 8|2-D"):
+        pack_bits(bad)
+
+
+@pytest.mark.parametrize("n_bytes", [1, 2, 3, 4, 6, 8, 16, 17, 40])
+def test_hamming_distances_match_bit_counting(n_bytes):
+    q, db = _random_codes(5, n_bytes, 2), _random_codes(30, n_bytes, 3)
+    d = hamming_distances(q, db)
+    assert d.dtype == np.int32 and d.shape == (5, 30)
+    np.testing.assert_array_equal(d, _reference_distances(q, db))
+
+
+def test_hamming_distances_hand_computed():
+    q = np.array([[0b0000_0000, 0b0000_0000]], dtype=np.uint8)
+    db = np.array([[0b0000_0000, 0b0000_0000], [0b1000_0001, 0b0000_0000], [0xFF, 0xFF]], dtype=np.uint8)
+    assert hamming_distances(q, db).tolist() == [[0, 2, 16]]
+
+
+@pytest.mark.parametrize("n_bytes", [2, 8, 16])
+def test_lookup_table_popcount_fallback_gives_the_same_distances(monkeypatch, n_bytes):
+    q, db = _random_codes(4, n_bytes, 4), _random_codes(25, n_bytes, 5)
+    expected = hamming_distances(q, db)
+    monkeypatch.setattr(hashing, "_popcount", hashing._popcount_table)
+    np.testing.assert_array_equal(hamming_distances(q, db), expected)
+    np.testing.assert_array_equal(hamming_rank(q, db, 10)[1], np.argsort(expected, axis=1, kind="stable")[:, :10])
+
+
+def test_hamming_rank_breaks_ties_by_position():
+    q = np.array([[0]], dtype=np.uint8)
+    db = np.array([[0b11], [0b1], [0], [0b10], [0b100], [0]], dtype=np.uint8)  # distances 2 1 0 1 1 0
+    distances, indices = hamming_rank(q, db, 4)
+    assert indices.tolist() == [[2, 5, 1, 3]]
+    assert distances.tolist() == [[0, 0, 1, 1]]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "faiss"])
+@pytest.mark.parametrize(("n_bytes", "values"), [(2, 4), (8, 256), (16, 2)])
+def test_hamming_rank_equals_a_stable_full_sort(backend, n_bytes, values):
+    # few distinct byte values -> many ties at every distance, including at the k-th
+    q, db = _random_codes(20, n_bytes, 6, values), _random_codes(500, n_bytes, 7, values)
+    reference = np.argsort(_reference_distances(q, db), axis=1, kind="stable")
+    for k in (1, 7, 100, 499, 500, 900):
+        distances, indices = hamming_rank(q, db, k, backend=backend)
+        assert indices.shape == (20, min(k, 500))
+        np.testing.assert_array_equal(indices, reference[:, :k])
+        np.testing.assert_array_equal(distances, np.take_along_axis(hamming_distances(q, db), indices, axis=1))
+
+
+def test_faiss_backend_matches_numpy_where_faiss_ties_differ():
+    # 300 identical codes: every ranking is decided by ties alone
+    db = np.zeros((300, 8), dtype=np.uint8)
+    db[::3, 0] = 1
+    q = np.zeros((3, 8), dtype=np.uint8)
+    for k in (5, 150, 299):
+        numpy_result = hamming_rank(q, db, k)
+        faiss_result = hamming_rank(q, db, k, backend="faiss")
+        np.testing.assert_array_equal(faiss_result[1], numpy_result[1])
+        np.testing.assert_array_equal(faiss_result[0], numpy_result[0])
+
+
+def test_hamming_rank_errors_say_what_to_do():
+    a, b = _random_codes(2, 8, 0), _random_codes(5, 4, 1)
+    with pytest.raises(ValueError, match="same fitted hasher"):
+        hamming_rank(a, b, 3)
+    with pytest.raises(ValueError, match="uint8"):
+        hamming_rank(a.astype(np.int64), a, 3)
+    with pytest.raises(ValueError, match="positive integer"):
+        hamming_rank(a, a, 0)
+    with pytest.raises(ValueError, match="'numpy' or 'faiss'"):
+        hamming_rank(a, a, 1, backend="annoy")
+    with pytest.raises(ValueError, match="encode a database first"):
+        hamming_rank(a, a[:0], 1)
+
+
+def test_missing_faiss_gives_install_hint(monkeypatch):
+    monkeypatch.setitem(sys.modules, "faiss", None)
+    codes = _random_codes(3, 8, 0)
+    with pytest.raises(ImportError, match=r"pip install 'doodlekit\[faiss\]'"):
+        hamming_rank(codes, codes, 2, backend="faiss")
+    with pytest.raises(ImportError, match="faiss-cpu"):
+        ProductQuantizer(16).fit(np.ones((300, 4)))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int32, np.float32])
+def test_smallest_k_is_a_stable_top_k(dtype):
+    values = np.random.default_rng(8).integers(0, 6, size=(9, 200)).astype(dtype)
+    reference = np.argsort(values, axis=1, kind="stable")
+    for k in (1, 13, 200, 250):
+        got_values, got_indices = smallest_k(values, k)
+        np.testing.assert_array_equal(got_indices, reference[:, :k])
+        np.testing.assert_array_equal(got_values, np.take_along_axis(values, reference[:, :k], axis=1))
+        for guess in (0, 3, 5):  # a guess changes only the speed
+            np.testing.assert_array_equal(smallest_k(values, k, guess=guess)[1], reference[:, :k])
+
+
+def test_ranking_in_many_small_blocks_gives_the_same_result(monkeypatch):
+    q, db = _random_codes(30, 8, 9, values=8), _random_codes(400, 8, 10, values=8)
+    expected = hamming_rank(q, db, 50)
+    monkeypatch.setattr(hashing, "_CELLS_PER_BLOCK", 1000)  # 2 queries per block
+    for a, b in zip(hamming_rank(q, db, 50), expected, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("hasher", [RandomHyperplaneLSH, ITQ])
+@pytest.mark.parametrize("n_bits", [16, 32, 64, 128])
+def test_hashers_make_packed_codes_deterministically(hasher, n_bits):
+    X, _ = _clusters()
+    codes = hasher(n_bits, seed=3).fit_transform(X)
+    assert codes.shape == (X.shape[0], n_bits // 8) and codes.dtype == np.uint8
+    np.testing.assert_array_equal(codes, hasher(n_bits, seed=3).fit(X).transform(X))
+    assert not np.array_equal(codes, hasher(n_bits, seed=4).fit_transform(X))
+
+
+@pytest.mark.parametrize("hasher", [RandomHyperplaneLSH, ITQ])
+def test_hashers_centre_on_the_fit_mean(hasher):
+    X, _ = _clusters()
+    shifted = X + np.linspace(-5, 5, X.shape[1], dtype=np.float32)
+    np.testing.assert_array_equal(hasher(32).fit_transform(X), hasher(32).fit_transform(shifted))
+
+
+@pytest.mark.parametrize("hasher", [RandomHyperplaneLSH, ITQ])
+def test_codes_keep_neighbours_closer_than_strangers(hasher):
+    X, labels = _clusters()
+    d = hamming_distances(*(2 * [hasher(64).fit_transform(X)]))
+    same = labels[:, None] == labels[None, :]
+    assert d[same].mean() < d[~same].mean()
+
+
+def _quantisation_loss(itq: ITQ, X: np.ndarray) -> float:
+    V = (X - itq.mean_) @ itq.components_ @ itq.rotation_
+    return float(((np.where(V > 0, 1.0, -1.0) - V) ** 2).sum())
+
+
+@pytest.mark.parametrize("n_bits", [16, 128])
+def test_itq_rotation_lowers_the_quantisation_loss(n_bits):
+    X, _ = _clusters(dim=50)
+    trained, untrained = ITQ(n_bits, n_iter=30).fit(X), ITQ(n_bits, n_iter=0).fit(X)
+    np.testing.assert_allclose(trained.rotation_ @ trained.rotation_.T, np.eye(n_bits), atol=1e-9)
+    assert _quantisation_loss(trained, X) < _quantisation_loss(untrained, X)
+
+
+def test_itq_lifts_orthonormally_when_bits_exceed_dimensions():
+    X, _ = _clusters(dim=20)
+    itq = ITQ(64).fit(X)  # 64 bits > 20 dimensions
+    assert itq.components_.shape == (20, 64)
+    np.testing.assert_allclose(itq.components_ @ itq.components_.T, np.eye(20), atol=1e-9)
+    narrow = ITQ(16).fit(X)  # 16 bits <= 20 dimensions: orthonormal PCA directions
+    np.testing.assert_allclose(narrow.components_.T @ narrow.components_, np.eye(16), atol=1e-9)
+
+
+@pytest.mark.parametrize("hasher", [RandomHyperplaneLSH(16), ITQ(16), ProductQuantizer(16)])
+def test_hasher_errors_say_what_to_do(hasher):
+    X, _ = _clusters(n_per_class=60)
+    with pytest.raises(ValueError, match="call fit"):
+        hasher.transform(X)
+    hasher.fit(X)
+    with pytest.raises(ValueError, match="same model"):
+        hasher.transform(X[:, :5])
+    with pytest.raises(ValueError, match="NaN"):
+        hasher.transform(np.full_like(X, np.nan))
+
+
+@pytest.mark.parametrize("n_bits", [0, 12, 8.0, True])
+def test_bad_widths_are_rejected(n_bits):
+    with pytest.raises(ValueError, match="multiple of 8"):
+        ITQ(n_bits)
+
+
+def test_product_quantizer_search_is_asymmetric_distance_to_decoded_items():
+    X, _ = _clusters(n_per_class=60, dim=30)  # 30 dims, 4 sub-vectors: padded to 32
+    pq = ProductQuantizer(32, seed=1).fit(X)
+    codes = pq.transform(X)
+    assert codes.shape == (X.shape[0], 4) and codes.dtype == np.uint8
+    decoded = np.concatenate([pq.centroids_[m, codes[:, m]] for m in range(4)], axis=1)[:, :30]
+    queries = X[:5] / np.linalg.norm(X[:5], axis=1, keepdims=True)
+    expected = ((queries[:, None, :] - decoded[None]) ** 2).sum(axis=2)
+    distances, indices = pq.search(X[:5], codes, 10)
+    np.testing.assert_array_equal(indices, np.argsort(expected, axis=1, kind="stable")[:, :10])
+    np.testing.assert_allclose(distances, np.take_along_axis(expected, indices, axis=1), rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(codes, ProductQuantizer(32, seed=1).fit_transform(X))
+
+
+def test_product_quantizer_needs_256_rows():
+    with pytest.raises(ValueError, match="at least 256 rows"):
+        ProductQuantizer(16).fit(np.random.default_rng(0).standard_normal((100, 8)))
