@@ -20,6 +20,8 @@ Ranking is exact and deterministic: results are sorted by distance, ties by data
 from __future__ import annotations
 
 import importlib
+from functools import lru_cache
+from math import isqrt
 from types import ModuleType
 from typing import Literal
 
@@ -28,8 +30,11 @@ from threadpoolctl import threadpool_limits
 
 #: Rows projected at a time when hashing, so 1M x 300 float64 never sits in memory at once.
 _ROWS_PER_CHUNK = 65_536
-#: Query-by-database cells computed at a time when ranking (bounds temporary memory).
-_CELLS_PER_BLOCK = 1 << 18
+#: Query-by-database cells ranked at a time (bounds temporary memory: 8 bytes a cell for 64-bit words).
+_CELLS_PER_BLOCK = 1 << 19
+#: Groups per neighbour when thresholding small integers (:func:`_small_int_smallest_k`): more
+#: groups give a tighter threshold but a longer partition of their minima.
+_GROUPS_PER_K = 4
 #: Hamming weight of every byte value, for numpy builds without ``np.bitwise_count``.
 _BYTE_POPCOUNT = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(axis=1).astype(np.uint8)
 
@@ -159,20 +164,17 @@ def hamming_distances(query_codes: np.ndarray, db_codes: np.ndarray) -> np.ndarr
     return _distance_block(_as_words(query_codes), _as_words(db_codes), 8 * db_codes.shape[1]).astype(np.int32)
 
 
-def smallest_k(values: np.ndarray, k: int, *, guess: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def smallest_k(values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The k smallest entries of each row, ascending, ties by column (a stable top-k).
 
     Each row keeps the columns whose value is <= a threshold at or above its k-th smallest
     value, then stably sorts just those. Small unsigned integers (uint8, uint16: Hamming
-    distances) reuse the previous row's k-th value as the threshold, raised until k columns
-    qualify (usually no raise), and count the first row's exactly unless ``guess`` is given;
+    distances) get every row's threshold at once from group minima (:func:`_small_int_smallest_k`);
     other dtypes find each row's exact k-th value with ``np.partition``.
 
     Args:
         values: (Q, N) array, integer or float (no NaN).
         k: how many per row; more than N gives all N.
-        guess: for small unsigned integers, a likely k-th value of the first row (e.g. the
-            last one of a previous block); it changes only the speed, never the result.
 
     Returns:
         (values (Q, min(k, N)) of the input dtype, indices (Q, min(k, N)) int64).
@@ -181,22 +183,58 @@ def smallest_k(values: np.ndarray, k: int, *, guess: int | None = None) -> tuple
     if values.ndim != 2:
         raise ValueError(f"values must be a 2-D array (Q, N), got shape {values.shape}")
     k = min(check_k(k), values.shape[1])
-    indices = np.empty((values.shape[0], k), dtype=np.int64)
     if k == 0 or values.shape[0] == 0:
-        return values[:, :k], indices
-    counting = values.dtype.kind == "u" and values.dtype.itemsize <= 2
-    if counting:
-        threshold = int(np.searchsorted(np.cumsum(np.bincount(values[0])), k)) if guess is None else guess
+        return values[:, :k], np.empty((values.shape[0], k), dtype=np.int64)
+    if values.dtype.kind == "u" and values.dtype.itemsize <= 2:
+        return _small_int_smallest_k(np.ascontiguousarray(values), k)
+    indices = np.empty((values.shape[0], k), dtype=np.int64)
     for i, row in enumerate(values):
-        if not counting:
-            threshold = np.partition(row, k - 1)[k - 1]
+        threshold = np.partition(row, k - 1)[k - 1]
         candidates = np.flatnonzero(row <= threshold)
-        while candidates.size < k:
-            threshold += 1
-            candidates = np.flatnonzero(row <= threshold)
         indices[i] = candidates[np.argsort(row[candidates], kind="stable")[:k]]
-        threshold = row[indices[i, -1]].item()
     return np.take_along_axis(values, indices, axis=1), indices
+
+
+@lru_cache(maxsize=64)
+def _prime_at_least(n: int) -> int:
+    """The smallest prime >= n (n >= 2)."""
+    while any(n % divisor == 0 for divisor in range(2, isqrt(n) + 1)):
+        n += 1
+    return n
+
+
+def _small_int_smallest_k(values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`smallest_k` of small unsigned integers (Q, N), C-contiguous, Q >= 1, 1 <= k <= N.
+
+    Threshold: column j is in group ``j % G``, G the smallest prime >= ``_GROUPS_PER_K * k``
+    (capped at N; prime so that periodic layouts, e.g. a database of repeated items, still
+    spread near-duplicates over the groups). The group minima of the first N // G * G columns
+    take one elementwise pass. A row's k-th smallest group minimum is attained by k distinct
+    columns, so it is >= the row's k-th smallest value: all of the top k are <= it, and few others.
+    Selection: one comparison marks those columns; 8-column words of the mask with no mark are
+    skipped; the marked columns, in (row, column) order, are stably sorted by (row, value), and
+    the first k of each row kept, so ties stay in column order.
+    """
+    n_rows, n_cols = values.shape
+    n_groups = min(n_cols, _prime_at_least(_GROUPS_PER_K * k))
+    n_stripes = n_cols // n_groups
+    minima = np.minimum.reduce(values[:, : n_stripes * n_groups].reshape(n_rows, n_stripes, n_groups), axis=1)
+    threshold = np.partition(minima, k - 1, axis=1)[:, k - 1]
+    mask = np.empty(-(-values.size // 8) * 8, dtype=bool)  # whole 8-byte words
+    mask[values.size :] = False
+    np.less_equal(values, threshold[:, None], out=mask[: values.size].reshape(values.shape))
+    words = mask.view(np.uint64)
+    marked_words = np.flatnonzero(words != 0)
+    marked_bytes = np.flatnonzero(words[marked_words].view(bool))
+    marked = marked_words[marked_bytes >> 3] * 8 + (marked_bytes & 7)  # flat positions, ascending
+    rows, columns = np.divmod(marked, n_cols)
+    found = values.ravel()[marked]
+    levels = int(threshold.max()) + 1
+    keys = (rows * levels + found).astype(np.min_scalar_type(n_rows * levels - 1))  # uint16: radix sort
+    order = np.argsort(keys, kind="stable")
+    first = np.searchsorted(marked, np.arange(n_rows) * n_cols)  # each row's first marked position
+    top = order[first[:, None] + np.arange(k)]
+    return found[top], columns[top]
 
 
 def _faiss_rank(query_codes: np.ndarray, db_codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -256,12 +294,10 @@ def rank_words(query_words: np.ndarray, db_words: np.ndarray, n_bits: int, k: in
     distances = np.empty((n_query, k), dtype=np.int32)
     indices = np.empty((n_query, k), dtype=np.int64)
     step = max(1, _CELLS_PER_BLOCK // n_db)
-    guess = None
     for start in range(0, n_query, step):
         block = slice(start, start + step)
         block_distances = _distance_block(query_words[:, block], db_words, n_bits)
-        distances[block], indices[block] = smallest_k(block_distances, k, guess=guess)
-        guess = int(distances[block][-1, -1])
+        distances[block], indices[block] = _small_int_smallest_k(block_distances, k)
     return distances, indices
 
 

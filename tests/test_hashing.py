@@ -88,7 +88,7 @@ def test_hamming_rank_breaks_ties_by_position():
 
 
 @pytest.mark.parametrize("backend", ["numpy", "faiss"])
-@pytest.mark.parametrize(("n_bytes", "values"), [(2, 4), (8, 256), (16, 2)])
+@pytest.mark.parametrize(("n_bytes", "values"), [(2, 4), (8, 256), (16, 2), (40, 256)])  # 40 bytes: uint16 distances
 def test_hamming_rank_equals_a_stable_full_sort(backend, n_bytes, values):
     # few distinct byte values -> many ties at every distance, including at the k-th
     q, db = _random_codes(20, n_bytes, 6, values), _random_codes(500, n_bytes, 7, values)
@@ -98,6 +98,20 @@ def test_hamming_rank_equals_a_stable_full_sort(backend, n_bytes, values):
         assert indices.shape == (20, min(k, 500))
         np.testing.assert_array_equal(indices, reference[:, :k])
         np.testing.assert_array_equal(distances, np.take_along_axis(hamming_distances(q, db), indices, axis=1))
+
+
+@pytest.mark.parametrize("n_bytes", [8, 16])
+def test_hamming_rank_of_a_database_of_repeated_codes(n_bytes):
+    # near-duplicates recur with a period, as in a database of repeated items
+    base, q = _random_codes(96, n_bytes, 15), _random_codes(7, n_bytes, 16)
+    db = np.tile(base, (50, 1))
+    db[::5, 0] ^= 1  # some copies one bit away
+    reference = np.argsort(_reference_distances(q, db), axis=1, kind="stable")
+    for k in (1, 49, 50, 51, 300):
+        numpy_result = hamming_rank(q, db, k)
+        np.testing.assert_array_equal(numpy_result[1], reference[:, :k])
+        for a, b in zip(numpy_result, hamming_rank(q, db, k, backend="faiss"), strict=True):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_faiss_backend_matches_numpy_where_faiss_ties_differ():
@@ -135,16 +149,61 @@ def test_missing_faiss_gives_install_hint(monkeypatch):
         ProductQuantizer(16).fit(np.ones((300, 4)))
 
 
+def _assert_stable_top_k(values: np.ndarray, k: int) -> None:
+    reference = np.argsort(values, axis=1, kind="stable")[:, :k]
+    got_values, got_indices = smallest_k(values, k)
+    assert got_indices.dtype == np.int64 and got_values.dtype == values.dtype
+    np.testing.assert_array_equal(got_indices, reference)
+    np.testing.assert_array_equal(got_values, np.take_along_axis(values, reference, axis=1))
+
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int32, np.float32])
 def test_smallest_k_is_a_stable_top_k(dtype):
     values = np.random.default_rng(8).integers(0, 6, size=(9, 200)).astype(dtype)
-    reference = np.argsort(values, axis=1, kind="stable")
-    for k in (1, 13, 200, 250):
-        got_values, got_indices = smallest_k(values, k)
-        np.testing.assert_array_equal(got_indices, reference[:, :k])
-        np.testing.assert_array_equal(got_values, np.take_along_axis(values, reference[:, :k], axis=1))
-        for guess in (0, 3, 5):  # a guess changes only the speed
-            np.testing.assert_array_equal(smallest_k(values, k, guess=guess)[1], reference[:, :k])
+    for k in (1, 13, 199, 200, 250):
+        _assert_stable_top_k(values, k)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("n_cols", [1, 7, 997, 5003])  # one column, fewer than 8, a prime, many groups
+def test_small_integer_top_k_with_ties_at_the_kth_value(dtype, n_cols):
+    # few distinct values: the k-th value is tied many times over in every row, and rows differ
+    rng = np.random.default_rng(11)
+    values = (rng.integers(0, 4, size=(13, n_cols)) + 3 * np.arange(13)[:, None] % 7).astype(dtype)
+    for k in sorted({1, 2, 9, n_cols // 2 + 1, n_cols, n_cols + 5}):
+        _assert_stable_top_k(values, k)
+
+
+def test_small_integer_top_k_rows_with_very_different_kth_values():
+    # one block mixes rows whose k-th smallest value is 0, mid-range and near the top (uint16 > 255)
+    rng = np.random.default_rng(12)
+    values = rng.integers(0, 40_000, size=(6, 3000)).astype(np.uint16)
+    values[0, ::7] = 0
+    values[1] = 39_999
+    values[1, -3:] = [5, 5, 7]
+    values[2, :2000] = 60_000
+    for k in (1, 3, 4, 50, 1000, 2999):
+        _assert_stable_top_k(values, k)
+
+
+def test_small_integer_top_k_of_periodic_rows():
+    # a database of repeated items: equal values recur with a period (here a power of two)
+    row = np.random.default_rng(13).integers(0, 64, size=256).astype(np.uint8)
+    values = np.stack([np.tile(row, 40), np.tile(row[::-1], 40)])
+    for k in (1, 40, 41, 100, 5000):
+        _assert_stable_top_k(values, k)
+
+
+def test_small_integer_top_k_of_non_contiguous_input():
+    values = np.random.default_rng(14).integers(0, 9, size=(30, 400)).astype(np.uint8)
+    for view in (values[:, ::3], values.T, np.asfortranarray(values)):
+        for k in (1, 25):
+            _assert_stable_top_k(view, k)
+
+
+def test_smallest_k_of_no_rows_or_columns():
+    assert [a.shape for a in smallest_k(np.zeros((0, 5), np.uint8), 3)] == [(0, 3), (0, 3)]
+    assert [a.shape for a in smallest_k(np.zeros((4, 0), np.uint8), 3)] == [(4, 0), (4, 0)]
 
 
 def test_ranking_in_many_small_blocks_gives_the_same_result(monkeypatch):
