@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -76,7 +77,8 @@ def test_lookup_table_popcount_fallback_gives_the_same_distances(monkeypatch, n_
     expected = hamming_distances(q, db)
     monkeypatch.setattr(hashing, "_popcount", hashing._popcount_table)
     np.testing.assert_array_equal(hamming_distances(q, db), expected)
-    np.testing.assert_array_equal(hamming_rank(q, db, 10)[1], np.argsort(expected, axis=1, kind="stable")[:, :10])
+    ranked = hamming_rank(q, db, 10, compiled=False)[1]
+    np.testing.assert_array_equal(ranked, np.argsort(expected, axis=1, kind="stable")[:, :10])
 
 
 def test_hamming_rank_breaks_ties_by_position():
@@ -87,14 +89,19 @@ def test_hamming_rank_breaks_ties_by_position():
     assert distances.tolist() == [[0, 0, 1, 1]]
 
 
-@pytest.mark.parametrize("backend", ["numpy", "faiss"])
+#: Every way of ranking: the numba kernel, pure numpy and faiss, as hamming_rank keyword arguments.
+RANKERS = [{"compiled": True}, {"compiled": False}, {"backend": "faiss"}]
+RANKER_IDS = ["numba", "numpy", "faiss"]
+
+
+@pytest.mark.parametrize("ranker", RANKERS, ids=RANKER_IDS)
 @pytest.mark.parametrize(("n_bytes", "values"), [(2, 4), (8, 256), (16, 2), (40, 256)])  # 40 bytes: uint16 distances
-def test_hamming_rank_equals_a_stable_full_sort(backend, n_bytes, values):
+def test_hamming_rank_equals_a_stable_full_sort(ranker, n_bytes, values):
     # few distinct byte values -> many ties at every distance, including at the k-th
     q, db = _random_codes(20, n_bytes, 6, values), _random_codes(500, n_bytes, 7, values)
     reference = np.argsort(_reference_distances(q, db), axis=1, kind="stable")
     for k in (1, 7, 100, 499, 500, 900):
-        distances, indices = hamming_rank(q, db, k, backend=backend)
+        distances, indices = hamming_rank(q, db, k, **ranker)
         assert indices.shape == (20, min(k, 500))
         np.testing.assert_array_equal(indices, reference[:, :k])
         np.testing.assert_array_equal(distances, np.take_along_axis(hamming_distances(q, db), indices, axis=1))
@@ -108,10 +115,90 @@ def test_hamming_rank_of_a_database_of_repeated_codes(n_bytes):
     db[::5, 0] ^= 1  # some copies one bit away
     reference = np.argsort(_reference_distances(q, db), axis=1, kind="stable")
     for k in (1, 49, 50, 51, 300):
-        numpy_result = hamming_rank(q, db, k)
+        numpy_result = hamming_rank(q, db, k, compiled=False)
         np.testing.assert_array_equal(numpy_result[1], reference[:, :k])
-        for a, b in zip(numpy_result, hamming_rank(q, db, k, backend="faiss"), strict=True):
+        for ranker in (RANKERS[0], RANKERS[2]):
+            for a, b in zip(numpy_result, hamming_rank(q, db, k, **ranker), strict=True):
+                np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("n_bytes", [8, 16, 24])  # one to three 64-bit words
+def test_numba_kernel_ranks_exactly_like_numpy_and_faiss(n_bytes):
+    # Enough items for blocks of many items (and a padded last block), few distinct distances,
+    # near-duplicates repeating with a period, and k at, around and past every tie boundary.
+    rng = np.random.default_rng(n_bytes)
+    base = _random_codes(97, n_bytes, 20, values=4)
+    db = np.tile(base, (31, 1))  # 3007 items
+    db[rng.random(db.shape[0]) < 0.3, rng.integers(0, n_bytes)] ^= 1
+    q = np.concatenate([base[:3], _random_codes(3, n_bytes, 21, values=4), np.zeros((1, n_bytes), np.uint8)])
+    # k at either end of the tie around the 2nd, 32nd and 501st smallest distance, and one past
+    boundaries = {
+        int(np.searchsorted(row, row[k], side)) + step
+        for row in np.sort(_reference_distances(q, db), axis=1)
+        for k in (1, 31, 500)
+        for side in ("left", "right")
+        for step in (0, 1)
+    }
+    for k in sorted(({1, 2, 31, 32, 33, 500, 3006, 3007, 5000} | boundaries) - {0}):
+        expected = hamming_rank(q, db, k, compiled=False)
+        rankers = RANKERS[::2] if k in (1, 33, 500, 3007) else RANKERS[:1]  # faiss is slow with many ties
+        for ranker in rankers:
+            for a, b in zip(hamming_rank(q, db, k, **ranker), expected, strict=True):
+                np.testing.assert_array_equal(a, b, err_msg=f"{ranker} k={k}")
+
+
+def test_numba_kernel_when_every_item_ties():
+    # all distances 0: every item is a candidate, and with 301 items the last block is padded
+    db, q = np.zeros((301, 8), np.uint8), np.zeros((2, 8), np.uint8)
+    for k in (1, 100, 150, 151, 300, 301):
+        assert hashing._block_size(301, k) > 1 or k > 150
+        expected = hamming_rank(q, db, k, compiled=False)
+        for a, b in zip(hamming_rank(q, db, k, compiled=True), expected, strict=True):
             np.testing.assert_array_equal(a, b)
+
+
+def test_numba_kernel_with_one_item_or_no_queries():
+    one = _random_codes(1, 8, 22)
+    assert [a.tolist() for a in hamming_rank(_random_codes(3, 8, 23), one, 5, compiled=True)][1] == [[0], [0], [0]]
+    distances, indices = hamming_rank(one[:0], _random_codes(50, 8, 24), 5, compiled=True)
+    assert distances.shape == indices.shape == (0, 5)
+
+
+@pytest.mark.parametrize("n_db", [1, 2, 7, 100, 999, 10_000, 1_000_000])
+@pytest.mark.parametrize("k", [1, 3, 10, 100, 1000])
+def test_kernel_blocks_are_powers_of_two_with_at_least_k_blocks(n_db, k):
+    k = min(k, n_db)
+    block = hashing._block_size(n_db, k)
+    assert block & (block - 1) == 0 and -(-n_db // block) >= k
+
+
+def test_numba_kernel_without_a_writable_cache_directory(monkeypatch):
+    # A read-only install with a read-only home: numba finds no cache directory and refuses
+    # cache=True; the kernel is then compiled (in memory) without a disk cache, silently.
+    caching = pytest.importorskip("numba.core.caching")
+
+    def unwritable(self):
+        raise PermissionError(f"[Errno 13] Permission denied: {self.get_cache_path()!r}")
+
+    monkeypatch.setattr(caching._CacheLocator, "ensure_cache_path", unwritable)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kernel = hashing._numba_kernel.__wrapped__()
+    assert kernel.py_func is hashing._rank_kernel
+    assert kernel.stats.cache_path is None
+    assert hashing._numba_kernel().stats.cache_path is not None  # the kit's own one caches
+
+
+def test_without_numba_ranking_falls_back_to_numpy(monkeypatch):
+    monkeypatch.setitem(sys.modules, "numba", None)
+    assert hashing._numba_kernel.__wrapped__() is None
+    monkeypatch.setattr(hashing, "_numba_kernel", hashing._numba_kernel.__wrapped__)
+    q, db = _random_codes(4, 8, 25, values=4), _random_codes(300, 8, 26, values=4)
+    expected = hamming_rank(q, db, 20, compiled=False)
+    for a, b in zip(hamming_rank(q, db, 20), expected, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ImportError, match=r"pip install 'numba>=0.58'"):
+        hamming_rank(q, db, 20, compiled=True)
 
 
 def test_faiss_backend_matches_numpy_where_faiss_ties_differ():
@@ -120,10 +207,10 @@ def test_faiss_backend_matches_numpy_where_faiss_ties_differ():
     db[::3, 0] = 1
     q = np.zeros((3, 8), dtype=np.uint8)
     for k in (5, 150, 299):
-        numpy_result = hamming_rank(q, db, k)
-        faiss_result = hamming_rank(q, db, k, backend="faiss")
-        np.testing.assert_array_equal(faiss_result[1], numpy_result[1])
-        np.testing.assert_array_equal(faiss_result[0], numpy_result[0])
+        numpy_result = hamming_rank(q, db, k, compiled=False)
+        for ranker in (RANKERS[0], RANKERS[2]):
+            for a, b in zip(hamming_rank(q, db, k, **ranker), numpy_result, strict=True):
+                np.testing.assert_array_equal(a, b)
 
 
 def test_hamming_rank_errors_say_what_to_do():
@@ -136,6 +223,8 @@ def test_hamming_rank_errors_say_what_to_do():
         hamming_rank(a, a, 0)
     with pytest.raises(ValueError, match="'numpy' or 'faiss'"):
         hamming_rank(a, a, 1, backend="annoy")
+    with pytest.raises(ValueError, match="leave it out with backend='faiss'"):
+        hamming_rank(a, a, 1, backend="faiss", compiled=True)
     with pytest.raises(ValueError, match="encode a database first"):
         hamming_rank(a, a[:0], 1)
 
@@ -208,9 +297,9 @@ def test_smallest_k_of_no_rows_or_columns():
 
 def test_ranking_in_many_small_blocks_gives_the_same_result(monkeypatch):
     q, db = _random_codes(30, 8, 9, values=8), _random_codes(400, 8, 10, values=8)
-    expected = hamming_rank(q, db, 50)
+    expected = hamming_rank(q, db, 50, compiled=False)
     monkeypatch.setattr(hashing, "_CELLS_PER_BLOCK", 1000)  # 2 queries per block
-    for a, b in zip(hamming_rank(q, db, 50), expected, strict=True):
+    for a, b in zip(hamming_rank(q, db, 50, compiled=False), expected, strict=True):
         np.testing.assert_array_equal(a, b)
 
 

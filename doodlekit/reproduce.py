@@ -1,0 +1,454 @@
+"""``doodlekit reproduce``: CE, fixed margin and adaptive margin at equal budget, over seeds, in one table.
+
+:func:`run` trains every variant of :data:`~doodlekit.losses.VARIANTS` for every seed with
+:func:`~doodlekit.training.train_variant` (same drawings, epochs, batch and schedule; only the
+loss differs; the seed changes the initial weights and the batch order, never the split),
+measures each model with :mod:`doodlekit.metrics` and :mod:`doodlekit.zeroshot`, and writes
+the report of :mod:`doodlekit.report`. The protocol (:data:`PROTOCOL`) is written into
+results.md too.
+
+Output folder ``out``::
+
+    runs/<variant>-seed<s>.json   one run's numbers, written as soon as it finishes
+    runs/<variant>-seed<s>.npz    2-D UMAP of its test vectors (first seed only)
+    results.json                  config, per-variant mean / sd / per-seed numbers, zero-shot, baselines
+    results.md                    the same as tables, with the protocol, findings and figures
+    figures/map_vs_bits.png, figures/umap.png
+
+Resuming: a run whose ``runs/*.json`` holds the same configuration is not trained again, so
+an interrupted ``reproduce`` picks up where it stopped when rerun with the same arguments.
+Any other non-empty ``out`` is an error unless ``force=True``, which retrains everything and
+overwrites these files (other files are left alone). Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import io
+import json
+import os
+import platform
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+from tqdm.auto import tqdm
+
+from doodlekit import __version__, report
+from doodlekit.categories import DEFAULT_CATEGORIES, validate_categories
+from doodlekit.datasets import QuickDrawBitmaps
+from doodlekit.download import atomic_file
+from doodlekit.errors import DoodleKitError
+from doodlekit.losses import VARIANTS
+from doodlekit.metrics import retrieval_report
+from doodlekit.projection import MAX_POINTS, balanced_sample, umap_2d
+from doodlekit.semantics import DEFAULT_SPEC, LabelVectors, label_vectors
+from doodlekit.training import Trained, embed, evaluate, train_variant
+from doodlekit.zeroshot import choose_heldout, expected_random_map, fit_semantic_map, zero_shot_accuracy
+
+#: Held out of training by default (from DEFAULT_CATEGORIES), each with close semantic
+#: neighbours among the seen ones (GloVe 6B 50d cosines): lion (cat 0.70, dog 0.64, horse 0.61),
+#: train (car 0.77, bicycle 0.70, airplane 0.68), tree (flower 0.75, frog 0.64, bird 0.58).
+DEFAULT_HELDOUT: tuple[str, ...] = ("lion", "train", "tree")
+#: Default budget: about 90 s per training and evaluation on 2 uncontended CPU cores.
+DEFAULT_PER_CLASS, DEFAULT_EPOCHS, DEFAULT_SEEDS = 800, 2, (0, 1, 2)
+#: ``--quick``: one seed and a smaller budget (the whole run in about 3 minutes).
+QUICK_PER_CLASS, QUICK_EPOCHS, QUICK_SEEDS, QUICK_MAP_POINTS = 400, 2, (0,), 1500
+#: Ranking cut-off and code lengths of the retrieval numbers.
+K = 100
+BITS = (16, 32, 64, 128)
+#: Seed of the train/val/test split (fixed, so every run is tested on the same drawings).
+SPLIT_SEED = 0
+#: Progress-bar phases of one run.
+PHASES = ("train", "classify", "retrieve", "zero-shot", "map")
+#: Which vectors each variant retrieves with (:func:`~doodlekit.training.embed`'s ``which``).
+RETRIEVAL_VECTORS = {"ce": "features", "fixed_margin": "embedding", "adaptive_margin": "embedding"}
+#: How CE, whose features are not in the word-vector space, gets zero-shot predictions.
+CE_ZERO_SHOT = ("ridge map (alpha 1) from its penultimate features to the label vectors, fitted on the seen "
+                "categories' training split (zeroshot.fit_semantic_map); its zero-shot mAP ranks by cosine of the "
+                "penultimate features")
+PROTOCOL = (
+    "Every variant trains with `train_variant` on the seen categories' training split (80%), with the same "
+    "drawings, epochs, batch and schedule; only the loss differs. Seeds change the initial weights and batch "
+    f"order; the split is fixed (split seed {SPLIT_SEED}).",
+    "Classification: top-1 / top-5 of the class head on the seen categories' test split (10%).",
+    "Retrieval: database = training-split vectors of the seen categories, queries = their test-split doodles. "
+    "CE retrieves with its penultimate features, the margin variants with their semantic embedding. "
+    f"Float ranking by cosine; binary ranking by Hamming distance of ITQ and random-hyperplane LSH codes "
+    f"({'/'.join(map(str, BITS))} bits) fitted on the database.",
+    f"mAP@{K}: AP@{K} normalised by min({K}, R), R = relevant (same-class) items in the database, averaged over "
+    "queries. Precision within Hamming radius 2: fraction of same-class items in the ball (0 for an empty ball).",
+    "Semantic precision@10: mean cosine between the query's label vector and the label vectors of its top 10. "
+    "Miss similarity: over queries whose top-1 result has another label, the mean cosine of the two labels; "
+    "the random baseline is the expected cosine to a random database item of another label.",
+    "Alignment: Spearman correlation between the cosines of class centroids (database vectors) and of the label "
+    "vectors, over class pairs.",
+    "Zero-shot: the held-out categories are never trained on. Their test-split doodles are classified by the "
+    "nearest label vector among the held-out labels only (DeViSE-style; chance 1 / number held out) and "
+    f"retrieved among themselves, leave-one-out, by cosine (mAP@{K}; chance = the exact expected mAP@{K} of a "
+    f"random ranking). CE: {CE_ZERO_SHOT}.",
+    "Spread: sd is the sample standard deviation over seeds (null with one seed).",
+)
+
+
+class OutputExistsError(DoodleKitError, FileExistsError):
+    """An output folder that holds something other than an unfinished run of the same configuration."""
+
+
+class RunConfigError(DoodleKitError, ValueError):
+    """Arguments of a reproduce run that do not fit together (e.g. held-out names not among the categories)."""
+
+
+@dataclass(frozen=True)
+class ReproduceConfig:
+    """What one ``reproduce`` run trains and measures (the numbers depend on nothing else).
+
+    Attributes:
+        categories: all names; the seen ones, in label order, are those not held out.
+        heldout: names left out of training, for zero-shot.
+        per_class: drawings per category before the 80/10/10 split.
+        epochs: training epochs of every run.
+        seeds: training seeds; every variant runs once per seed.
+        vectors: word-vector spec of the label vectors.
+        map_points: most points in each UMAP panel.
+    """
+
+    categories: tuple[str, ...]
+    heldout: tuple[str, ...]
+    per_class: int
+    epochs: int
+    seeds: tuple[int, ...]
+    vectors: str
+    map_points: int
+
+    @property
+    def seen(self) -> list[str]:
+        """The training categories, label order."""
+        return [name for name in self.categories if name not in self.heldout]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict, with the fixed protocol settings (k, bits, split seed)."""
+        return {**asdict(self), "categories": list(self.categories), "heldout": list(self.heldout),
+                "seeds": list(self.seeds), "k": K, "bits": list(BITS), "split_seed": SPLIT_SEED}
+
+
+def make_config(
+    categories: Sequence[str] | str = DEFAULT_CATEGORIES,
+    heldout: Sequence[str] | str | None = None,
+    *,
+    per_class: int | None = None,
+    epochs: int | None = None,
+    seeds: Sequence[int] | None = None,
+    vectors: str = DEFAULT_SPEC,
+    quick: bool = False,
+    map_points: int | None = None,
+) -> ReproduceConfig:
+    """Validate arguments into a :class:`ReproduceConfig`; None takes the default (or ``quick``'s).
+
+    ``heldout`` None means :data:`DEFAULT_HELDOUT` for the default categories, and otherwise
+    :func:`choose_heldout` (up to 3 categories that each keep a close neighbour among the seen).
+
+    Raises:
+        UnknownCategoryError: a name that is not an official category (with suggestions).
+        RunConfigError: held-out names not among the categories, fewer than 2 held out or
+            fewer than 3 seen, repeated or negative seeds, a budget too small.
+        LabelVectorError: a category without a label vector in ``vectors``.
+    """
+    names = validate_categories(categories)
+    if heldout is None:
+        held = list(DEFAULT_HELDOUT) if tuple(names) == DEFAULT_CATEGORIES else choose_heldout(
+            label_vectors(vectors, names), min(3, len(names) - 3))
+    else:
+        held = validate_categories(heldout)
+    stray = [name for name in held if name not in names]
+    if stray:
+        raise RunConfigError(
+            f"held-out categories {', '.join(map(repr, stray))} are not among the categories; --heldout names "
+            f"categories to leave out of training, so pick them from: {', '.join(names)}."
+        )
+    if len(held) < 2 or len(names) - len(held) < 3:
+        raise RunConfigError(
+            f"{len(held)} held out of {len(names)} categories: zero-shot needs at least 2 held out (with one, "
+            "picking among the unseen labels is always right) and at least 3 left to train on; "
+            "pass more categories or change --heldout."
+        )
+    seeds = tuple(seeds) if seeds is not None else (QUICK_SEEDS if quick else DEFAULT_SEEDS)
+    per_class = per_class if per_class is not None else (QUICK_PER_CLASS if quick else DEFAULT_PER_CLASS)
+    epochs = epochs if epochs is not None else (QUICK_EPOCHS if quick else DEFAULT_EPOCHS)
+    map_points = map_points if map_points is not None else (QUICK_MAP_POINTS if quick else MAX_POINTS)
+    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise RunConfigError(f"seeds must be distinct non-negative integers, got {list(seeds)}; e.g. --seeds 0,1,2.")
+    if per_class < 10 or epochs < 1 or not 3 <= map_points <= MAX_POINTS:
+        raise RunConfigError(
+            f"need per_class >= 10 (so that every split holds drawings), epochs >= 1 and 3 <= map_points <= "
+            f"{MAX_POINTS}; got per_class={per_class}, epochs={epochs}, map_points={map_points}."
+        )
+    label_vectors(vectors, names)  # every name needs a vector: fail before any training
+    return ReproduceConfig(tuple(names), tuple(held), int(per_class), int(epochs),
+                           tuple(int(s) for s in seeds), vectors, int(map_points))
+
+
+def _write(path: Path, data: bytes) -> None:
+    with atomic_file(path) as sink:
+        sink.write(data)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    _write(path, (json.dumps(data, indent=2, allow_nan=False) + "\n").encode())
+
+
+def _write_figure(path: Path, fig: Any) -> None:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    plt.close(fig)
+    _write(path, buffer.getvalue())
+
+
+def _finite(value: float | None) -> float | None:
+    """JSON has no NaN: undefined numbers (e.g. miss similarity without misses) become None."""
+    return None if value is None or not np.isfinite(value) else float(value)
+
+
+def _run_path(out: Path, variant: str, seed: int, suffix: str) -> Path:
+    return out / "runs" / f"{variant}-seed{seed}{suffix}"
+
+
+def _prepare_out(out: Path, config: ReproduceConfig, force: bool) -> None:
+    """Check ``out``: missing, empty, an unfinished run of this config, or ``force``; else raise."""
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"--out {out} is a file; pass a folder (it is created if missing).")
+    if force or not out.exists() or not any(out.iterdir()):
+        return
+    for path in sorted((out / "runs").glob("*.json")):
+        if _load_run(path, config) is not None:
+            return
+    raise OutputExistsError(
+        f"--out {out} is not empty and holds no runs of this configuration to resume; pass another folder, "
+        "or --force to retrain and overwrite its results."
+    )
+
+
+def _load_run(path: Path, config: ReproduceConfig) -> dict[str, Any] | None:
+    """A finished run's record, or None when missing, unreadable or of another configuration."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and record.get("config") == config.to_dict() else None
+
+
+def _retrieval_numbers(
+    db: np.ndarray, db_labels: np.ndarray, queries: np.ndarray, query_labels: np.ndarray,
+    labels: LabelVectors, seed: int,
+) -> dict[str, float | None]:
+    """The retrieval metrics of one run (see :data:`PROTOCOL`), all from ``retrieval_report``."""
+    data = (db, db_labels, queries, query_labels)
+    itq = retrieval_report(*data, labels, bits=BITS, hasher="itq", k=K, seed=seed)
+    lsh = retrieval_report(*data, None, bits=BITS, hasher="lsh", k=K, seed=seed)
+    top10 = retrieval_report(*data, labels, bits=(64,), hasher="itq", k=10, seed=seed)
+    numbers = {
+        f"map@{K}": itq.cosine.map,
+        **{f"map@{K}_hash{b}": itq.hashed[b].map for b in BITS},
+        **{f"map@{K}_lsh{b}": lsh.hashed[b].map for b in BITS},
+        "precision_r2_hash64": itq.hashed[64].precision_radius,
+        "semantic_precision@10": top10.cosine.semantic_precision,
+        "semantic_precision@10_hash64": top10.hashed[64].semantic_precision,
+        "miss_semantic_similarity": itq.cosine.miss_similarity,
+        "miss_semantic_similarity_hash64": itq.hashed[64].miss_similarity,
+        "miss_random_similarity": itq.cosine.random_miss_similarity,
+        "alignment_spearman": itq.alignment,
+    }
+    return {key: _finite(value) for key, value in numbers.items()}
+
+
+def _zero_shot_numbers(
+    trained: Trained, which: str, db_vectors: np.ndarray, db_labels: np.ndarray,
+    heldout: QuickDrawBitmaps, heldout_labels: LabelVectors,
+) -> tuple[dict[str, float], np.ndarray]:
+    """Zero-shot top-1 and mAP@K on the held-out test doodles, and their retrieval vectors."""
+    vectors = embed(trained.model, heldout.images, which)
+    if which == "embedding":
+        semantic = vectors
+    else:
+        ridge = fit_semantic_map(db_vectors, db_labels, trained.label_vectors)
+        semantic = ridge.predict(vectors)
+    numbers = {
+        "top1": zero_shot_accuracy(semantic, heldout.targets, heldout_labels),
+        f"map@{K}": retrieval_report(vectors, heldout.targets, bits=(), k=K).cosine.map,
+    }
+    return numbers, vectors
+
+
+def _one_run(
+    config: ReproduceConfig, variant: str, seed: int, seen_labels: LabelVectors, heldout: QuickDrawBitmaps,
+    heldout_labels: LabelVectors, with_map: bool, step: Callable[[str], None],
+) -> tuple[dict[str, Any], dict[str, np.ndarray] | None]:
+    """Train and measure one (variant, seed): its record for runs/*.json, and its UMAP arrays or None.
+
+    ``step(phase)`` is called as each of :data:`PHASES` starts.
+    """
+    step("train")
+    trained = train_variant(variant, config.seen, per_class=config.per_class, epochs=config.epochs, seed=seed,
+                            vectors=seen_labels, progress=False, split_seed=SPLIT_SEED, validate=False)
+    started = time.perf_counter()
+    step("classify")
+    train_ds, test_ds = trained.dataset("train"), trained.dataset("test")
+    classify = evaluate(trained.model, test_ds)
+    step("retrieve")
+    which = RETRIEVAL_VECTORS[variant]
+    db, queries = embed(trained.model, train_ds.images, which), embed(trained.model, test_ds.images, which)
+    numbers = {"top1": classify["top1"], "top5": classify.get("top5"),
+               **_retrieval_numbers(db, train_ds.targets, queries, test_ds.targets, trained.label_vectors, seed)}
+    step("zero-shot")
+    zero_shot, heldout_vectors = _zero_shot_numbers(trained, which, db, train_ds.targets, heldout, heldout_labels)
+    numbers.update(train_seconds=trained.train_seconds, eval_seconds=time.perf_counter() - started)
+    step("map")
+    arrays = None
+    if with_map:
+        labels = np.concatenate([test_ds.targets, heldout.targets + len(config.seen)])
+        rows = balanced_sample(labels, config.map_points, seed=seed)
+        vectors = np.concatenate([queries, heldout_vectors])[rows]
+        arrays = {"coords": umap_2d(vectors, seed=seed, max_points=config.map_points), "labels": labels[rows]}
+    record = {
+        "config": config.to_dict(), "variant": variant, "seed": seed, "train_config": trained.config.to_dict(),
+        "metrics": numbers, "zero_shot": zero_shot,
+        "chance": {f"map@{K}": expected_random_map(test_ds.targets, train_ds.targets, K),
+                   f"zero_shot_map@{K}": expected_random_map(heldout.targets, heldout.targets, K,
+                                                             queries_in_db=True)},
+    }
+    return record, arrays
+
+
+def _stats(values: list[float | None]) -> dict[str, Any]:
+    """``{"mean", "sd", "per_seed"}``; sd is the sample sd (None with fewer than 2 values); Nones skipped."""
+    present = [v for v in values if v is not None]
+    return {"mean": float(np.mean(present)) if present else None,
+            "sd": float(np.std(present, ddof=1)) if len(present) > 1 else None,
+            "per_seed": values}
+
+
+def _versions() -> dict[str, str]:
+    versions = {"python": platform.python_version(), "doodlekit": __version__}
+    for name in ("torch", "numpy", "gensim", "scikit-learn", "umap-learn", "faiss-cpu"):
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def _recipe(records: dict[tuple[str, int], dict[str, Any]]) -> dict[str, Any]:
+    """The training settings shared by every run (all but variant and seed), checked to be equal."""
+    recipes = [{k: v for k, v in r["train_config"].items() if k not in ("variant", "seed")} for r in records.values()]
+    if any(recipe != recipes[0] for recipe in recipes):
+        raise RunConfigError("the runs in --out were trained with different settings; rerun with --force.")
+    return recipes[0]
+
+
+def _aggregate(
+    config: ReproduceConfig, records: dict[tuple[str, int], dict[str, Any]], elapsed: float
+) -> dict[str, Any]:
+    """results.json's content from the finished runs."""
+    by_variant = {v: [records[v, s] for s in config.seeds] for v in VARIANTS}
+    variants = {v: {key: _stats([r["metrics"][key] for r in runs]) for key in runs[0]["metrics"]}
+                for v, runs in by_variant.items()}
+    first = by_variant[VARIANTS[0]][0]
+    zero_shot = {}
+    for v, runs in by_variant.items():
+        top1, mean_ap = (_stats([r["zero_shot"][key] for r in runs]) for key in ("top1", f"map@{K}"))
+        zero_shot[v] = {"top1": top1["mean"], "top1_sd": top1["sd"], f"map@{K}": mean_ap["mean"],
+                        f"map@{K}_sd": mean_ap["sd"], "chance": 1 / len(config.heldout),
+                        f"chance_map@{K}": first["chance"][f"zero_shot_map@{K}"],
+                        "per_seed": {"top1": top1["per_seed"], f"map@{K}": mean_ap["per_seed"]},
+                        "method": CE_ZERO_SHOT if RETRIEVAL_VECTORS[v] == "features"
+                        else "nearest label vector (cosine) of the semantic embedding among the held-out labels"}
+    results = {
+        "config": {**config.to_dict(), "recipe": _recipe(records), "versions": _versions(),
+                   "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}},
+        "variants": variants,
+        "zero_shot": zero_shot,
+        "baselines": {"top1": 1 / len(config.seen), f"map@{K}": first["chance"][f"map@{K}"]},
+        "elapsed_seconds": elapsed,
+        "protocol": list(PROTOCOL),
+    }
+    results["summary"] = report.summary_line(results)
+    return results
+
+
+def run(
+    out: str | os.PathLike[str],
+    categories: Sequence[str] | str = DEFAULT_CATEGORIES,
+    heldout: Sequence[str] | str | None = None,
+    *,
+    per_class: int | None = None,
+    epochs: int | None = None,
+    seeds: Sequence[int] | None = None,
+    vectors: str = DEFAULT_SPEC,
+    quick: bool = False,
+    map_points: int | None = None,
+    force: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train and measure every variant for every seed; write the report into ``out``.
+
+    Arguments as in :func:`make_config`; ``force`` retrains and overwrites whatever ``out``
+    holds; ``progress`` shows one bar over runs x :data:`PHASES`.
+
+    Returns:
+        The results dict written to ``out/results.json`` (its ``summary`` is one line).
+
+    Raises:
+        OutputExistsError: ``out`` is non-empty and holds no run of this configuration (without ``force``).
+        RunConfigError, UnknownCategoryError, LabelVectorError: see :func:`make_config`.
+    """
+    started = time.perf_counter()
+    config = make_config(categories, heldout, per_class=per_class, epochs=epochs, seeds=seeds, vectors=vectors,
+                         quick=quick, map_points=map_points)
+    out = Path(out)
+    _prepare_out(out, config, force)
+    heldout_ds = QuickDrawBitmaps(categories=list(config.heldout), per_class=config.per_class, split="test",
+                                  seed=SPLIT_SEED)
+    seen_labels = label_vectors(config.vectors, config.seen)
+    heldout_labels = label_vectors(config.vectors, config.heldout)
+    records: dict[tuple[str, int], dict[str, Any]] = {}
+    maps: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    bar = tqdm(total=len(config.seeds) * len(VARIANTS) * len(PHASES), desc="reproduce", unit="phase",
+               disable=not progress)
+    try:
+        for seed in config.seeds:
+            for variant in VARIANTS:
+                first_seed = seed == config.seeds[0]
+                json_path, map_path = _run_path(out, variant, seed, ".json"), _run_path(out, variant, seed, ".npz")
+                record = None if force else _load_run(json_path, config)
+                if record is not None and (not first_seed or map_path.is_file()):
+                    bar.update(len(PHASES))
+                else:
+                    def step(phase: str, run: str = f"{variant} seed {seed}") -> None:
+                        bar.set_postfix_str(f"{run}: {phase}")
+                        bar.update(phase != PHASES[0])  # the previous phase is done
+
+                    record, arrays = _one_run(config, variant, seed, seen_labels, heldout_ds, heldout_labels,
+                                              first_seed, step)
+                    if arrays is not None:
+                        buffer = io.BytesIO()
+                        np.savez(buffer, **arrays)
+                        _write(map_path, buffer.getvalue())
+                    _write_json(json_path, record)
+                    bar.update()
+                records[variant, seed] = record
+                if first_seed:
+                    with np.load(map_path, allow_pickle=False) as saved:
+                        maps[variant] = (saved["coords"], saved["labels"])
+    finally:
+        bar.close()
+    results = _aggregate(config, records, time.perf_counter() - started)
+    _write_json(out / "results.json", results)
+    names = config.seen + [f"{name} (unseen)" for name in config.heldout]
+    _write_figure(out / report.MAP_VS_BITS_PNG, report.map_vs_bits_figure(results))
+    _write_figure(out / report.UMAP_PNG, report.umap_figure(maps, names))
+    _write(out / "results.md", report.markdown(results).encode())
+    return results

@@ -1,0 +1,301 @@
+"""From 28x28 bitmaps to answers: predictions, nearest doodles, nearest labels by meaning.
+
+A :class:`DoodleSearch` holds a trained :class:`~doodlekit.models.DoodleNet`, its label
+vectors, a binary hasher fitted on a gallery of bitmaps and a
+:class:`~doodlekit.index.HammingIndex` of the gallery's codes. For each query bitmap it
+gives the top predictions with probabilities, the nearest gallery doodles by Hamming
+distance (ids, labels, thumbnails) and the labels whose vectors are nearest the
+embedding by cosine. The doodle pad asks it after every stroke; notebooks query many.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from doodlekit.download import atomic_file
+from doodlekit.errors import CheckpointMismatchError, CorruptFileError, DataNotFoundError
+from doodlekit.hashing import ITQ, RandomHyperplaneLSH
+from doodlekit.index import HammingIndex
+from doodlekit.models import DoodleNet
+from doodlekit.semantics import LabelVectors, nearest_labels
+from doodlekit.training import embed, predict_proba
+
+#: ``format`` entry of every file written by :meth:`DoodleSearch.save`.
+SEARCH_FORMAT = "doodlekit-search-1"
+#: The binary hashers a search can use, by name.
+HASHERS = {"itq": ITQ, "lsh": RandomHyperplaneLSH}
+#: Queries of at most this many bitmaps run on one CPU thread: for a few small images, handing
+#: work between threads costs more than the convolutions (10-100x more on a busy machine).
+SINGLE_THREAD_QUERY = 64
+_KEYS = ("format", "hasher", "which", "model_digest", "fingerprint", "mean", "projection", "images", "labels", "codes")
+
+
+class TrainedModel(Protocol):
+    """What :class:`DoodleSearch` needs from a training result (e.g. :class:`~doodlekit.training.Trained`)."""
+
+    model: DoodleNet
+    label_vectors: LabelVectors
+
+
+@dataclass(frozen=True, repr=False)
+class Answer:
+    """What :class:`DoodleSearch` says about one bitmap.
+
+    Attributes:
+        labels: the ``top`` most probable categories, most probable first.
+        probabilities: (top,) float32 softmax probabilities of ``labels``.
+        neighbor_ids: (k,) int64 gallery rows of the nearest doodles, nearest first.
+        neighbor_labels: the categories of those doodles.
+        neighbor_distances: (k,) int32 Hamming distances, in bits.
+        thumbnails: (k, 28, 28) uint8 gallery bitmaps (ink 255 on paper 0).
+        meanings: the categories whose label vectors are nearest the embedding.
+        meaning_scores: (len(meanings),) float32 cosines of the embedding to those label vectors.
+    """
+
+    labels: tuple[str, ...]
+    probabilities: np.ndarray
+    neighbor_ids: np.ndarray
+    neighbor_labels: tuple[str, ...]
+    neighbor_distances: np.ndarray
+    thumbnails: np.ndarray
+    meanings: tuple[str, ...]
+    meaning_scores: np.ndarray
+
+    def __repr__(self) -> str:
+        guesses = ", ".join(f"{name} {p:.2f}" for name, p in zip(self.labels, self.probabilities))
+        near = ", ".join(f"{name} ({d})" for name, d in zip(self.neighbor_labels, self.neighbor_distances))
+        meant = ", ".join(f"{name} {c:.2f}" for name, c in zip(self.meanings, self.meaning_scores))
+        return f"Answer(guesses: {guesses}; nearest doodles (bits): {near}; nearest meanings: {meant})"
+
+
+def _bitmaps(images: np.ndarray, what: str = "images") -> np.ndarray:
+    """(N, 28, 28) or (N, 784) uint8 -> (N, 28, 28) uint8, or a ValueError saying what to pass."""
+    array = np.asarray(images)
+    if array.dtype != np.uint8 or array.ndim not in (2, 3) or array.shape[1:] not in ((784,), (28, 28)):
+        raise ValueError(
+            f"{what} must be an (N, 28, 28) or (N, 784) uint8 array (0 = paper, 255 = ink), got "
+            f"{array.shape} {array.dtype}; pass dataset.images, load_bitmaps(...) rows, or one bitmap as image[None]"
+        )
+    return np.ascontiguousarray(array.reshape(-1, 28, 28))
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run torch on one CPU thread inside the block; restore the thread count afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def model_digest(model: DoodleNet) -> str:
+    """sha256 hex digest of a model's hyper-parameters and weights (what an index was built with)."""
+    digest = hashlib.sha256(repr(sorted(model.hparams.items())).encode())
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+class DoodleSearch:
+    """Predictions, Hamming search over a gallery, and nearest labels by meaning.
+
+    Build one with :meth:`build`; save it with :meth:`save` and load it with :meth:`load`.
+
+    Attributes:
+        model: the :class:`~doodlekit.models.DoodleNet` (eval mode).
+        label_vectors: its label vectors; label ``k`` is ``label_vectors.categories[k]``.
+        hasher: the fitted binary hasher (:data:`HASHERS`).
+        index: the :class:`~doodlekit.index.HammingIndex` of the gallery (ids are gallery rows).
+        gallery: (N, 28, 28) uint8 gallery bitmaps.
+        which: the vectors that are hashed: ``"embedding"`` or ``"features"`` (see
+            :func:`~doodlekit.training.embed`).
+    """
+
+    def __init__(
+        self,
+        model: DoodleNet,
+        label_vectors: LabelVectors,
+        hasher: ITQ | RandomHyperplaneLSH,
+        index: HammingIndex,
+        gallery: np.ndarray,
+        *,
+        which: str = "embedding",
+    ) -> None:
+        self.model = model.eval()
+        self.label_vectors = label_vectors
+        self.hasher = hasher
+        self.index = index
+        self.gallery = _bitmaps(gallery, "gallery")
+        self.which = which
+        if len(index) != len(self.gallery):
+            raise ValueError(f"the index holds {len(index)} codes for {len(self.gallery)} gallery bitmaps; build both together")
+
+    def __repr__(self) -> str:
+        return (
+            f"DoodleSearch({len(self.categories)} categories, gallery of {len(self.gallery)}, "
+            f"{self.index.n_bits}-bit {type(self.hasher).__name__} codes of the {self.which})"
+        )
+
+    @property
+    def categories(self) -> list[str]:
+        """Category names in label order."""
+        return self.label_vectors.categories
+
+    @classmethod
+    def build(
+        cls,
+        trained: TrainedModel,
+        gallery_images: np.ndarray,
+        gallery_labels: np.ndarray,
+        *,
+        n_bits: int = 64,
+        hasher: str = "itq",
+        which: str = "embedding",
+        seed: int = 0,
+    ) -> DoodleSearch:
+        """Fit a hasher on the gallery's vectors and index the gallery.
+
+        Args:
+            trained: a training result with ``.model`` and ``.label_vectors``.
+            gallery_images: (N, 28, 28) or (N, 784) uint8 bitmaps to search among.
+            gallery_labels: (N,) int labels in ``[0, C)`` (label order of ``trained``).
+            n_bits: code width, a multiple of 8.
+            hasher: ``"itq"`` or ``"lsh"``.
+            which: hash the ``"embedding"`` (semantic head) or the ``"features"`` (penultimate layer).
+            seed: seed of the hasher.
+        """
+        if hasher not in HASHERS:
+            raise ValueError(f"unknown hasher {hasher!r}; use one of {', '.join(HASHERS)}")
+        images = _bitmaps(gallery_images, "gallery_images")
+        labels = np.asarray(gallery_labels)
+        classes = len(trained.label_vectors.categories)
+        if labels.shape != (len(images),) or labels.dtype.kind not in "iu" or not np.all((labels >= 0) & (labels < classes)):
+            raise ValueError(
+                f"gallery_labels must be {len(images)} integer labels in [0, {classes}), one per gallery bitmap; "
+                "pass dataset.targets of the same dataset as the images"
+            )
+        fitted = HASHERS[hasher](n_bits, seed=seed)
+        index = HammingIndex(fitted.n_bits)
+        index.add(fitted.fit_transform(embed(trained.model, images, which)), labels.astype(np.int64))
+        return cls(trained.model, trained.label_vectors, fitted, index, images, which=which)
+
+    def query(self, images: np.ndarray, *, top: int = 5, k: int = 8, meanings: int = 5) -> list[Answer]:
+        """Answer many bitmaps at once.
+
+        Args:
+            images: (N, 28, 28) or (N, 784) uint8 bitmaps (ink 255 on paper 0).
+            top: predictions per answer (at most C).
+            k: nearest gallery doodles per answer (at most the gallery size).
+            meanings: nearest labels by meaning per answer (at most C).
+
+        Returns:
+            One :class:`Answer` per bitmap, in order.
+        """
+        images = _bitmaps(images)
+        if not len(images):
+            return []
+        with _one_thread() if len(images) <= SINGLE_THREAD_QUERY else contextlib.nullcontext():
+            probabilities = predict_proba(self.model, images)
+            embeddings = embed(self.model, images)
+            vectors = embeddings if self.which == "embedding" else embed(self.model, images, self.which)
+        found = self.index.search(self.hasher.transform(vectors), k)
+        names = np.asarray(self.categories)
+        answers = []
+        for i, probs in enumerate(probabilities):
+            best = np.argsort(-probs, kind="stable")[:top]
+            near = nearest_labels(self.label_vectors, embeddings[i], meanings)
+            answers.append(
+                Answer(
+                    labels=tuple(names[best].tolist()),
+                    probabilities=probs[best],
+                    neighbor_ids=found.ids[i],
+                    neighbor_labels=tuple(names[found.labels[i]].tolist()),
+                    neighbor_distances=found.distances[i],
+                    thumbnails=self.gallery[found.ids[i]],
+                    meanings=tuple(name for name, _ in near),
+                    meaning_scores=np.array([score for _, score in near], dtype=np.float32),
+                )
+            )
+        return answers
+
+    def answer(self, image: np.ndarray, **options: Any) -> Answer:
+        """Answer one (28, 28) or (784,) uint8 bitmap; ``options`` as in :meth:`query`."""
+        return self.query(np.asarray(image)[None], **options)[0]
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the hasher, the index and the gallery to ``path`` (.npz, atomically).
+
+        The model is not stored (save it with :meth:`~doodlekit.training.Trained.save`);
+        its digest and the label vectors' fingerprint are, so :meth:`load` can refuse
+        to pair the index with another model.
+        """
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            format=np.str_(SEARCH_FORMAT),
+            hasher=np.str_(next(name for name, kind in HASHERS.items() if isinstance(self.hasher, kind))),
+            which=np.str_(self.which),
+            model_digest=np.str_(model_digest(self.model)),
+            fingerprint=np.str_(self.label_vectors.fingerprint),
+            mean=self.hasher.mean_,
+            projection=self.hasher.projection_,
+            images=self.gallery,
+            labels=self.index.labels,
+            codes=self.index.codes,
+        )
+        path = Path(path)
+        with atomic_file(path) as out:
+            out.write(buffer.getvalue())
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], trained: TrainedModel) -> DoodleSearch:
+        """Read a search written by :meth:`save`, for the model it was built with.
+
+        Raises:
+            DataNotFoundError: no file at ``path``.
+            CorruptFileError: not a readable doodlekit search file.
+            CheckpointMismatchError: built for another model or other label vectors.
+        """
+        path = Path(path)
+        redo = "Delete it and build the search again (DoodleSearch.build(...).save(path))."
+        if not path.is_file():
+            raise DataNotFoundError(f"no doodle search at {path}; build one with DoodleSearch.build(...).save(path)")
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                stored = {key: archive[key] for key in _KEYS if key in archive.files}
+        except (ValueError, OSError, zipfile.BadZipFile) as exc:
+            raise CorruptFileError(f"{path} is not a readable doodle search file ({exc}). {redo}") from exc
+        if (
+            set(stored) != set(_KEYS)
+            or str(stored["format"]) != SEARCH_FORMAT
+            or str(stored["hasher"]) not in HASHERS
+            or str(stored["which"]) not in ("embedding", "features")
+        ):
+            raise CorruptFileError(f"{path} is not a {SEARCH_FORMAT!r} doodle search file. {redo}")
+        if str(stored["model_digest"]) != model_digest(trained.model) or (
+            str(stored["fingerprint"]) != trained.label_vectors.fingerprint
+        ):
+            raise CheckpointMismatchError(
+                f"{path} indexes the gallery with another model or other label vectors than the ones given. "
+                "Load the model it was built with, or build a search for this model with DoodleSearch.build(...)."
+            )
+        hasher = HASHERS[str(stored["hasher"])](int(stored["projection"].shape[1]))
+        hasher.mean_, hasher.projection_ = stored["mean"], stored["projection"]
+        index = HammingIndex(hasher.n_bits)
+        index.add(stored["codes"], stored["labels"])
+        return cls(trained.model, trained.label_vectors, hasher, index, stored["images"], which=str(stored["which"]))

@@ -1,0 +1,366 @@
+"""The live doodle pad: draw with mouse or finger, get answers after every stroke.
+
+:class:`StrokeRecorder` holds the pure-Python stroke logic (no widgets, no browser),
+:class:`DoodlePad` wires it to an ipycanvas canvas and a :class:`~doodlekit.search.DoodleSearch`.
+The pad captures strokes through the canvas's mouse and touch events in the kernel,
+in canvas pixels (ipycanvas scales on-screen positions to canvas pixels), and turns
+them into a 28x28 bitmap with :func:`doodlekit.raster.rasterize` (``fmt="raw"``), the
+same rasterizer that builds bitmaps from the dataset's strokes.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from collections.abc import Sequence
+
+import ipywidgets as widgets
+import numpy as np
+from ipycanvas import Canvas, hold_canvas
+from PIL import Image
+
+from doodlekit.raster import BOX, rasterize
+from doodlekit.search import Answer, DoodleSearch
+
+#: Most points kept per stroke; later points of a longer stroke are dropped. The raw
+#: Quick, Draw! drawings of the lesson's categories have at most 371 points per stroke,
+#: 605 points and 24 strokes in all: the caps leave room for people and stop runaway input.
+MAX_POINTS_PER_STROKE = 500
+#: Most points kept per drawing.
+MAX_POINTS = 2_000
+#: Most strokes per drawing; further strokes are refused until Undo or Clear.
+MAX_STROKES = 64
+#: Moves shorter than this (canvas pixels) from the last kept point are not recorded.
+MIN_STEP = 1.0
+#: Pen width on the pad, as a fraction of the pad side.
+PEN_WIDTH = 0.025
+#: On-screen enlargement of the 28x28 nearest-doodle thumbnails and of "what the model sees".
+THUMB_SCALE = 2
+SEEN_SCALE = 3
+
+_HINT = "Draw a doodle in the box: the model answers after every stroke."
+_FULL = f"The pad is full ({MAX_STROKES} strokes or {MAX_POINTS} points): Undo or Clear to draw more."
+
+
+class StrokeRecorder:
+    """Strokes drawn on a square pad of ``size`` pixels, bounded and clipped.
+
+    Points are clipped to ``0..size``; non-finite points are ignored; each stroke
+    keeps at most :data:`MAX_POINTS_PER_STROKE` points and a drawing at most
+    :data:`MAX_POINTS` points in :data:`MAX_STROKES` strokes.
+
+    Attributes:
+        strokes: the strokes, each a list of (x, y) canvas pixels.
+        drawing: True while a stroke is open (between begin and end).
+        points: the number of points in all strokes.
+    """
+
+    def __init__(self, size: int) -> None:
+        if isinstance(size, bool) or not isinstance(size, int) or size < 28:
+            raise ValueError(f"the pad side must be an integer of at least 28 pixels, got {size!r}")
+        self.size = size
+        self.strokes: list[list[tuple[float, float]]] = []
+        self.drawing = False
+        self.points = 0
+
+    @property
+    def is_empty(self) -> bool:
+        """True when no stroke holds a point."""
+        return not self.strokes
+
+    @property
+    def is_full(self) -> bool:
+        """True when no new stroke can begin."""
+        return len(self.strokes) >= MAX_STROKES or self.points >= MAX_POINTS
+
+    def _clip(self, x: float, y: float) -> tuple[float, float] | None:
+        x, y = float(x), float(y)
+        if not (math.isfinite(x) and math.isfinite(y)):
+            return None
+        return min(max(x, 0.0), float(self.size)), min(max(y, 0.0), float(self.size))
+
+    def begin(self, x: float, y: float) -> tuple[float, float] | None:
+        """Start a stroke at (x, y) in pad pixels; returns the clipped point, or None if refused."""
+        self.end()
+        point = self._clip(x, y)
+        if point is None or self.is_full:
+            return None
+        self.strokes.append([point])
+        self.points += 1
+        self.drawing = True
+        return point
+
+    def extend(self, x: float, y: float) -> tuple[tuple[float, float], tuple[float, float]] | None:
+        """Add (x, y) to the open stroke; returns the new segment (start, end) to ink, or None."""
+        point = self._clip(x, y)
+        if not self.drawing or point is None:
+            return None
+        stroke = self.strokes[-1]
+        last = stroke[-1]
+        if len(stroke) >= MAX_POINTS_PER_STROKE or self.points >= MAX_POINTS or math.dist(last, point) < MIN_STEP:
+            return None
+        stroke.append(point)
+        self.points += 1
+        return last, point
+
+    def end(self) -> bool:
+        """Close the open stroke; True if one was open."""
+        was_drawing, self.drawing = self.drawing, False
+        return was_drawing
+
+    def undo(self) -> bool:
+        """Remove the last stroke; False when there is none."""
+        self.drawing = False
+        if not self.strokes:
+            return False
+        self.points -= len(self.strokes.pop())
+        return True
+
+    def clear(self) -> None:
+        """Remove every stroke."""
+        self.strokes.clear()
+        self.drawing = False
+        self.points = 0
+
+    def to_drawing(self) -> list[list[list[float]]]:
+        """The strokes in the dataset's raw layout: ``[[xs, ys], ...]`` in pad pixels."""
+        return [[[x for x, _ in stroke], [y for _, y in stroke]] for stroke in self.strokes]
+
+    def to_bitmap(self) -> np.ndarray:
+        """What the model sees: (28, 28) uint8, ink 255 on paper 0 (all zeros when empty)."""
+        return rasterize(self.to_drawing(), fmt="raw")
+
+
+def scale_to_pad(drawing: Sequence, size: float, margin: float = 0.1) -> list[list[list[float]]]:
+    """Map a drawing in the simplified files' 0-255 box onto a pad of ``size`` pixels.
+
+    Args:
+        drawing: strokes ``[xs, ys, ...]`` with coordinates in 0..255.
+        size: pad side, pixels (canvas or on-screen).
+        margin: empty border on each side, as a fraction of ``size``.
+
+    Returns:
+        Strokes ``[xs, ys]`` of floats in ``margin*size .. (1-margin)*size``.
+    """
+    scale = size * (1 - 2 * margin) / BOX
+    offset = size * margin
+    return [[[offset + scale * x for x in stroke[0]], [offset + scale * y for y in stroke[1]]] for stroke in drawing]
+
+
+def _png(image: np.ndarray, scale: int) -> bytes:
+    """PNG bytes of a (h, w) uint8 image enlarged ``scale`` times without smoothing."""
+    picture = Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8), mode="L")
+    picture = picture.resize((image.shape[1] * scale, image.shape[0] * scale), Image.NEAREST)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _predictions_html(answer: Answer, strokes: int) -> str:
+    rows = "".join(
+        f'<div class="dk-prediction" data-label="{html.escape(label)}" '
+        'style="display:flex;align-items:center;gap:6px;margin:2px 0">'
+        f'<span style="width:90px;text-align:right">{html.escape(label)}</span>'
+        f'<span style="display:inline-block;height:12px;width:{120 * float(p):.0f}px;background:#4a7dbd"></span>'
+        f"<span>{100 * float(p):.0f}%</span></div>"
+        for label, p in zip(answer.labels, answer.probabilities)
+    )
+    return f'<div class="dk-answer" data-strokes="{strokes}" style="line-height:1.3"><b>The model guesses</b>{rows}</div>'
+
+
+def _neighbours_html(answer: Answer) -> str:
+    cells = "".join(
+        '<figure class="dk-neighbour" style="margin:0 4px;text-align:center;font-size:11px">'
+        f'<img alt="{html.escape(label)}" src="data:image/png;base64,'
+        f'{base64.b64encode(_png(thumbnail, THUMB_SCALE)).decode()}"/>'
+        f'<figcaption style="line-height:1.2">{html.escape(label)}<br/>{int(distance)} bits</figcaption></figure>'
+        for label, thumbnail, distance in zip(answer.neighbor_labels, answer.thumbnails, answer.neighbor_distances)
+    )
+    return f'<b>Nearest doodles (Hamming distance)</b><div style="display:flex;flex-wrap:wrap">{cells}</div>'
+
+
+def _meanings_html(answer: Answer) -> str:
+    items = ", ".join(
+        f'<span class="dk-meaning">{html.escape(label)} ({float(score):.2f})</span>'
+        for label, score in zip(answer.meanings, answer.meaning_scores)
+    )
+    return f'<div style="line-height:1.3"><b>Nearest labels by meaning (cosine)</b><div>{items}</div></div>'
+
+
+class DoodlePad(widgets.VBox):
+    """A drawing pad that recognises and searches after every stroke.
+
+    Args:
+        search: answers 28x28 bitmaps (predictions, nearest doodles, nearest labels).
+        size: side of the square canvas in pixels; its on-screen size is fixed to
+            the same number of CSS pixels.
+
+    Attributes:
+        canvas: the ipycanvas :class:`~ipycanvas.Canvas` (CSS class ``doodlekit-pad``).
+        recorder: the :class:`StrokeRecorder` with the strokes in canvas pixels.
+        answer: the last :class:`~doodlekit.search.Answer`, or None while the pad is empty.
+        pen: the ink's width on the canvas, pixels.
+        seen: PNG image of the 28x28 bitmap the model sees.
+        predictions, meanings, neighbours: HTML of the answer's three parts (the hint when
+            empty); ``predictions`` holds one ``data-label`` element per guess inside a
+            ``.dk-answer`` element whose ``data-strokes`` counts the strokes answered.
+
+    The canvas event handlers are public methods (``mouse_down``, ``mouse_move``,
+    ``mouse_up``, ``touch_start``, ``touch_move``, ``touch_end``) so that code and
+    tests can drive the pad exactly as the browser does.
+    """
+
+    def __init__(self, search: DoodleSearch, size: int = 280) -> None:
+        self.search = search
+        self.recorder = StrokeRecorder(size)
+        self.answer: Answer | None = None
+        px = f"{size}px"
+        self.canvas = Canvas(width=size, height=size, layout=widgets.Layout(width=px, height=px, min_width=px))
+        self.canvas.add_class("doodlekit-pad")
+        self.pen = max(2.0, PEN_WIDTH * size)
+        seen_px = f"{28 * SEEN_SCALE}px"
+        self.seen = widgets.Image(format="png", layout=widgets.Layout(width=seen_px, height=seen_px))
+        self.seen.add_class("doodlekit-seen")
+        self.predictions = widgets.HTML(layout=widgets.Layout(min_width="260px"))
+        self.predictions.add_class("doodlekit-predictions")
+        self.meanings = widgets.HTML()
+        self.meanings.add_class("doodlekit-meanings")
+        self.neighbours = widgets.HTML()
+        self.neighbours.add_class("doodlekit-neighbours")
+        undo = widgets.Button(description="Undo", icon="undo", tooltip="Remove the last stroke")
+        clear = widgets.Button(description="Clear", icon="trash", tooltip="Remove every stroke")
+        undo.on_click(lambda _: self.undo())
+        clear.on_click(lambda _: self.clear())
+        side = widgets.VBox(
+            [widgets.HTML('<div style="line-height:1.2"><b>What the model sees</b></div>'), self.seen, undo, clear],
+            layout=widgets.Layout(width="110px", margin="0 12px"),
+        )
+        results = widgets.VBox([self.predictions, self.meanings])
+        super().__init__([widgets.HBox([self.canvas, side, results]), self.neighbours])
+        self.canvas.on_mouse_down(self.mouse_down)
+        self.canvas.on_mouse_move(self.mouse_move)
+        self.canvas.on_mouse_up(self.mouse_up)
+        self.canvas.on_mouse_out(self.mouse_up)
+        self.canvas.on_touch_start(self.touch_start)
+        self.canvas.on_touch_move(self.touch_move)
+        self.canvas.on_touch_end(self.touch_end)
+        self.canvas.on_touch_cancel(self.touch_end)
+        self.canvas.on_client_ready(self._client_ready)
+        self.refresh()
+
+    def mouse_down(self, x: float, y: float) -> None:
+        """Begin a stroke at canvas pixel (x, y) and ink a dot there."""
+        point = self.recorder.begin(x, y)
+        if point is None:
+            if self.recorder.is_full:
+                self.predictions.value = f"<i>{_FULL}</i>"
+            return
+        self.canvas.fill_circle(point[0], point[1], self.pen / 2)
+
+    def mouse_move(self, x: float, y: float) -> None:
+        """Extend the open stroke to (x, y) and ink the new segment."""
+        segment = self.recorder.extend(x, y)
+        if segment is not None:
+            (x0, y0), (x1, y1) = segment
+            self.canvas.stroke_line(x0, y0, x1, y1)
+
+    def mouse_up(self, x: float, y: float) -> None:
+        """End the open stroke at (x, y) and answer the drawing."""
+        self.mouse_move(x, y)
+        if self.recorder.end():
+            self.refresh()
+
+    def touch_start(self, touches: Sequence[tuple[float, float]]) -> None:
+        """Begin a stroke at the first touch point."""
+        if touches:
+            self.mouse_down(*touches[0])
+
+    def touch_move(self, touches: Sequence[tuple[float, float]]) -> None:
+        """Extend the open stroke to the first touch point."""
+        if touches:
+            self.mouse_move(*touches[0])
+
+    def touch_end(self, touches: Sequence[tuple[float, float]]) -> None:
+        """End the open stroke (at the first lifted touch point, if given) and answer."""
+        if touches:
+            self.mouse_move(*touches[0])
+        if self.recorder.end():
+            self.refresh()
+
+    def undo(self) -> None:
+        """Remove the last stroke, repaint and answer again."""
+        if self.recorder.undo():
+            self.redraw()
+            self.refresh()
+
+    def clear(self) -> None:
+        """Remove every stroke and show the hint."""
+        self.recorder.clear()
+        self.redraw()
+        self.refresh()
+
+    def draw(self, drawing: Sequence) -> Answer | None:
+        """Replay strokes ``[[xs, ys], ...]`` in canvas pixels through the mouse handlers.
+
+        Returns:
+            The answer after the last stroke (None if nothing was drawn).
+        """
+        for stroke in drawing:
+            xs, ys = stroke[0], stroke[1]
+            if len(xs):
+                self.mouse_down(xs[0], ys[0])
+                for x, y in zip(xs[1:], ys[1:]):
+                    self.mouse_move(x, y)
+                self.mouse_up(xs[-1], ys[-1])
+        return self.answer
+
+    def _client_ready(self) -> None:
+        """A browser view of the canvas connected (JupyterLab, Notebook 7, Voila): paint it.
+
+        ipycanvas sends "draw on this canvas" only when the target canvas changes, so a
+        page that connects after the notebook ran (Voila) never received it: forget the
+        target to re-announce the canvas, then repaint everything.
+        """
+        self.canvas._canvas_manager._current_canvas = None
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Repaint paper, pen settings and every stroke (after Undo, Clear, or a new browser view).
+
+        A browser view that connects later (a Voila page, a reloaded notebook) starts
+        with a blank canvas in its default state, so the pen settings are sent again too.
+        """
+        size = self.recorder.size
+        with hold_canvas():
+            self.canvas.clear()
+            self.canvas.line_cap = "round"
+            self.canvas.line_join = "round"
+            self.canvas.line_width = self.pen
+            self.canvas.fill_style = "white"
+            self.canvas.fill_rect(0, 0, size, size)
+            self.canvas.stroke_style = "#ccc"
+            self.canvas.stroke_rect(0, 0, size, size)
+            self.canvas.fill_style = "black"
+            self.canvas.stroke_style = "black"
+            for stroke in self.recorder.strokes:
+                if len(stroke) > 1:
+                    self.canvas.stroke_lines(stroke)
+                else:
+                    self.canvas.fill_circle(stroke[0][0], stroke[0][1], self.pen / 2)
+
+    def refresh(self) -> None:
+        """Rasterize the strokes, ask the search, and show its answer (or the hint when empty)."""
+        bitmap = self.recorder.to_bitmap()
+        self.seen.value = _png(bitmap, SEEN_SCALE)
+        if self.recorder.is_empty:
+            self.answer = None
+            self.predictions.value = f"<i>{_HINT}</i>"
+            self.meanings.value = ""
+            self.neighbours.value = ""
+            return
+        self.answer = self.search.answer(bitmap)
+        self.predictions.value = _predictions_html(self.answer, len(self.recorder.strokes))
+        self.meanings.value = _meanings_html(self.answer)
+        self.neighbours.value = _neighbours_html(self.answer)

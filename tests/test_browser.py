@@ -1,0 +1,328 @@
+"""The doodle pad in a real browser: JupyterLab, Notebook 7 and Voila drive Debian's Chromium.
+
+Each test serves ``notebooks/06_draw_and_search.ipynb``, runs it, replays a real Quick, Draw!
+drawing as mouse drags on the pad and checks that ink appears on the canvas and that the
+drawing's category is among the top-5 predictions. The drawing is the first simplified record
+of a lesson category that the model, run headless through the same pad code, puts first: the
+browser test then checks that the browser path reproduces it. Screenshots go to
+``test-artifacts/``. Servers run on 127.0.0.1 with a random port and token and throw-away
+Jupyter dirs; every process they started is stopped by PID.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from doodlekit import artifacts
+from doodlekit.quickdraw import load_drawings
+from doodlekit.widgets import DoodlePad, scale_to_pad
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "notebooks" / "06_draw_and_search.ipynb"
+SCREENSHOTS = ROOT / "test-artifacts"
+BIN = Path(sys.executable).parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+#: Simplified records tried per category when choosing the drawing to replay.
+CANDIDATES = 10
+#: Seconds to wait for a server to listen, for the notebook to show the pad, for an answer.
+SERVER_TIMEOUT = 60
+PAD_TIMEOUT = 90
+ANSWER_TIMEOUT = 30
+
+#: (ink, paper) pixel counts of a canvas: dark opaque pixels and white opaque pixels.
+COUNT_PIXELS = """canvas => {
+    const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    let ink = 0, paper = 0;
+    for (let i = 0; i < data.length; i += 4) {
+        if (data[i + 3] > 200 && data[i] < 100) ink++;
+        if (data[i + 3] > 200 && data[i] > 240) paper++;
+    }
+    return [ink, paper];
+}"""
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """Prepared artefacts and the drawing to replay."""
+
+    artifacts: Path
+    category: str
+    drawing: list
+
+
+@pytest.fixture(scope="session")
+def lesson(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[Lesson]:
+    """Make the lesson's model and index in a temp artefacts dir; choose the drawing to replay.
+
+    The files are also kept in pytest's cache and copied from there first, so later runs
+    load instead of train (the files are named by a digest of their recipe and checked on load).
+    """
+    folder = tmp_path_factory.mktemp("artifacts")
+    cache = getattr(pytestconfig, "cache", None)
+    kept = cache.mkdir("doodlekit-lesson-artifacts") if cache is not None else None
+    if kept is not None:
+        shutil.copytree(kept, folder, dirs_exist_ok=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(artifacts.ENV_VAR, str(folder))
+        search = artifacts.doodle_search()
+    if kept is not None:
+        shutil.copytree(folder, kept, dirs_exist_ok=True)
+    for category in artifacts.LESSON.categories:
+        for record in load_drawings(category, CANDIDATES, fmt="simplified"):
+            pad = DoodlePad(search)
+            answer = pad.draw(scale_to_pad(record["drawing"], pad.recorder.size))
+            if answer is not None and answer.labels[0] == category:
+                yield Lesson(folder, category, record["drawing"])
+                return
+    pytest.fail(f"the lesson model puts none of the first {CANDIDATES} drawings of any lesson category first")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _jupyter_env(scratch: Path, lesson: Lesson) -> dict[str, str]:
+    """Environment with throw-away Jupyter dirs, the lesson artefacts and the venv first on PATH."""
+    env = dict(os.environ, DOODLEKIT_ARTIFACTS=str(lesson.artifacts), PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    for var in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR",
+                "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR"):
+        folder = scratch / var.lower()
+        folder.mkdir()
+        env[var] = str(folder)
+    labconfig = scratch / "jupyter_config_dir" / "labconfig"
+    labconfig.mkdir()
+    # No "get Jupyter news?" popup over the page.
+    (labconfig / "page_config.json").write_text(
+        '{"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": true}}'
+    )
+    return env
+
+
+def _descendants(pid: int) -> list[int]:
+    """PIDs of every live process below ``pid`` (kernels run in sessions of their own)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        kids = children.get(todo.pop(), [])
+        found += kids
+        todo += kids
+    return found
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop a server and everything it started: SIGTERM, then SIGKILL its group and leftovers."""
+    started = _descendants(proc.pid)
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    for pid in started:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+@contextmanager
+def _serve(command: list[str], env: dict[str, str], cwd: Path, probe: str, log: Path) -> Iterator[None]:
+    """Run a server until it answers HTTP at ``probe``; stop it (by PID) on exit."""
+    with log.open("w") as out:
+        proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        deadline = time.monotonic() + SERVER_TIMEOUT
+        while True:
+            try:
+                urllib.request.urlopen(probe, timeout=5).close()
+                break
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"{command[0]} did not start serving {probe}:\n{log.read_text()[-3000:]}")
+                time.sleep(0.2)
+        yield
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running Jupyter server: base URL and token."""
+
+    base: str
+    token: str
+
+    def url(self, path: str) -> str:
+        return f"{self.base}/{path}?token={self.token}"
+
+    def shut_down_kernels(self) -> None:
+        """End every session, so that the next page starts a fresh kernel."""
+        with urllib.request.urlopen(self.url("api/sessions"), timeout=10) as reply:
+            sessions = json.load(reply)
+        for session in sessions:
+            request = urllib.request.Request(self.url(f"api/sessions/{session['id']}"), method="DELETE")
+            urllib.request.urlopen(request, timeout=30).close()
+
+
+@pytest.fixture(scope="module")
+def lab_server(lesson: Lesson, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A JupyterLab (and Notebook 7) server on a throw-away copy of the notebook."""
+    scratch = tmp_path_factory.mktemp("jupyter")
+    root = scratch / "root"
+    root.mkdir()
+    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
+    port, token = _free_port(), secrets.token_hex(16)
+    command = [
+        str(BIN / "jupyter"), "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+        "--ServerApp.allow_root=True", "--LabApp.news_url=None", "--LabApp.expose_app_in_browser=True",
+        "--JupyterNotebookApp.expose_app_in_browser=True",
+    ]
+    server = Server(f"http://127.0.0.1:{port}", token)
+    with _serve(command, _jupyter_env(scratch, lesson), root, server.url("api/status"), scratch / "server.log"):
+        yield server
+
+
+def _draw(page: Page, drawing: list) -> None:
+    """Replay strokes in the 0-255 box as mouse drags over the pad's on-screen box."""
+    pad = page.locator("canvas.doodlekit-pad")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    assert box is not None and abs(box["width"] - box["height"]) < 1, f"the pad is not a visible square: {box}"
+    for xs, ys in scale_to_pad(drawing, box["width"]):
+        points = [(box["x"] + x, box["y"] + y) for x, y in zip(xs, ys)]
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for point in points[1:]:
+            page.mouse.move(*point, steps=3)
+        page.mouse.up()
+
+
+@contextmanager
+def _page(browser: Browser, name: str) -> Iterator[Page]:
+    """A fresh page; on failure its full screenshot is saved as ``test-artifacts/<name>-failed.png``."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        yield page
+    except BaseException:
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / f"{name}-failed.png", full_page=True)
+        raise
+    finally:
+        page.close()
+
+
+def _check_pad(page: Page, lesson: Lesson, name: str) -> None:
+    """Wait for a painted pad, draw the lesson's drawing, check ink and predictions, screenshot."""
+    pad = page.locator("canvas.doodlekit-pad")
+    pad.wait_for(timeout=PAD_TIMEOUT * 1000)
+    assert pad.count() == 1, f"expected one doodle pad on the page, found {pad.count()}"
+    # Paper appears only once the kernel has repainted the canvas for this page (on_client_ready).
+    page.wait_for_function(
+        f"canvas => ({COUNT_PIXELS})(canvas)[1] > canvas.width * canvas.height / 2",
+        arg=pad.element_handle(), timeout=ANSWER_TIMEOUT * 1000,
+    )
+    ink_before, _ = pad.evaluate(COUNT_PIXELS)
+    _draw(page, lesson.drawing)
+    strokes = len(lesson.drawing)
+    page.locator(f'.doodlekit-predictions .dk-answer[data-strokes="{strokes}"]').wait_for(
+        timeout=ANSWER_TIMEOUT * 1000
+    )
+    labels = page.locator(".doodlekit-predictions [data-label]").evaluate_all(
+        "rows => rows.map(row => row.dataset.label)"
+    )
+    ink_after, _ = pad.evaluate(COUNT_PIXELS)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}.png")
+    width, height = pad.evaluate("canvas => [canvas.width, canvas.height]")
+    assert ink_before == 0, f"the empty pad already holds {ink_before} ink pixels"
+    assert ink_after > 0.01 * width * height, f"only {ink_after} ink pixels after drawing {strokes} strokes"
+    assert len(labels) == 5, f"expected 5 predictions, got {labels}"
+    assert lesson.category in labels, f"{lesson.category!r} is not among the top-5 predictions {labels}"
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [("jupyterlab", "lab/tree/06_draw_and_search.ipynb"), ("notebook7", "notebooks/06_draw_and_search.ipynb")],
+)
+def test_pad_in_jupyter(browser: Browser, lab_server: Server, lesson: Lesson, name: str, path: str) -> None:
+    # A page that joins a running kernel restores its widgets asynchronously; running cells before
+    # that ends can break ipycanvas's shared canvas manager. Each test starts a fresh kernel instead.
+    lab_server.shut_down_kernels()
+    with _page(browser, name) as page:
+        page.goto(lab_server.url(path))
+        page.wait_for_function(
+            "window.jupyterapp && window.jupyterapp.shell.currentWidget"
+            " && window.jupyterapp.shell.currentWidget.sessionContext",
+            timeout=SERVER_TIMEOUT * 1000,
+        )
+        page.evaluate(
+            """async () => {
+                const panel = window.jupyterapp.shell.currentWidget;
+                await panel.context.ready;
+                await panel.sessionContext.ready;
+                await window.jupyterapp.commands.execute("notebook:run-all-cells");
+            }"""
+        )
+        _check_pad(page, lesson, name)
+
+
+def test_pad_in_voila(browser: Browser, lesson: Lesson, tmp_path_factory: pytest.TempPathFactory) -> None:
+    scratch = tmp_path_factory.mktemp("voila")
+    port, token = _free_port(), secrets.token_hex(16)
+    command = [
+        str(BIN / "voila"), str(NOTEBOOK), f"--port={port}", "--no-browser", "--Voila.ip=127.0.0.1",
+        f"--Voila.token={token}",
+    ]
+    base = f"http://127.0.0.1:{port}"
+    with _serve(command, _jupyter_env(scratch, lesson), ROOT, f"{base}/voila/static/?token={token}",
+                scratch / "voila.log"), _page(browser, "voila") as page:
+        page.goto(f"{base}/?token={token}", timeout=PAD_TIMEOUT * 1000)
+        _check_pad(page, lesson, "voila")

@@ -1,0 +1,180 @@
+"""``doodlekit reproduce`` end to end on a tiny real configuration, its resume, and its errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from doodlekit import cli
+from doodlekit.categories import DEFAULT_CATEGORIES, UNTUNED_CATEGORIES
+from doodlekit.datasets import QuickDrawBitmaps
+from doodlekit.errors import UnknownCategoryError
+from doodlekit.losses import VARIANTS
+from doodlekit.reproduce import (
+    BITS,
+    DEFAULT_EPOCHS,
+    DEFAULT_HELDOUT,
+    DEFAULT_PER_CLASS,
+    DEFAULT_SEEDS,
+    K,
+    QUICK_PER_CLASS,
+    OutputExistsError,
+    RunConfigError,
+    make_config,
+    run,
+)
+from doodlekit.semantics import DEFAULT_SPEC
+from doodlekit.zeroshot import expected_random_map
+
+CATEGORIES = ["cat", "dog", "car", "apple", "star", "lion", "train"]
+HELDOUT = ["lion", "train"]
+TINY = {"per_class": 60, "epochs": 1, "seeds": [0]}
+CLI_TINY = ["--categories", ",".join(CATEGORIES), "--heldout", ",".join(HELDOUT), "--per-class", "60",
+            "--epochs", "1", "--seeds", "0", "--no-progress"]
+REQUIRED = ["top1", "top5", f"map@{K}", f"map@{K}_hash64", "semantic_precision@10", "miss_semantic_similarity",
+            "alignment_spearman", "train_seconds"]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """One tiny reproduce run (5 seen + 2 held-out categories, 60 drawings each, 1 epoch, 1 seed)."""
+    out = tmp_path_factory.mktemp("reproduce") / "out"
+    return out, run(out, CATEGORIES, HELDOUT, progress=False, **TINY)
+
+
+def test_results_json_has_every_key_in_range(tiny: tuple[Path, dict[str, Any]]) -> None:
+    out, results = tiny
+    assert json.loads((out / "results.json").read_text()) == results
+    config = results["config"]
+    assert config["categories"] == CATEGORIES and config["heldout"] == HELDOUT
+    assert (config["per_class"], config["epochs"], config["seeds"], config["vectors"]) == (60, 1, [0], "glove-6b-50d")
+    assert {"python", "torch", "numpy", "gensim", "doodlekit", "faiss-cpu"} <= set(config["versions"])
+    assert config["recipe"]["batch_size"] > 0 and "variant" not in config["recipe"]
+    chance_map = results["baselines"][f"map@{K}"]
+    assert results["baselines"]["top1"] == pytest.approx(1 / 5) and 0 < chance_map < 1
+    assert set(results["variants"]) == set(VARIANTS)
+    for variant, metrics in results["variants"].items():
+        keys = REQUIRED + [f"map@{K}_hash{b}" for b in BITS] + [f"map@{K}_lsh{b}" for b in BITS]
+        assert set(keys) <= set(metrics), variant
+        for key, entry in metrics.items():
+            assert set(entry) == {"mean", "sd", "per_seed"} and entry["sd"] is None and len(entry["per_seed"]) == 1
+            value = entry["mean"]
+            if key.endswith("seconds"):
+                assert value > 0
+            elif key == "alignment_spearman":
+                assert -1 <= value <= 1
+            elif value is not None:
+                assert 0 <= value <= 1, (variant, key, value)
+        # Even barely trained, same-class drawings are found far above a random ranking.
+        assert metrics[f"map@{K}"]["mean"] > chance_map + 0.1
+        assert metrics["top5"]["mean"] == 1.0  # five seen classes
+    assert "adaptive margin (1 seed): top-1" in results["summary"] and "chance 0.500" in results["summary"]
+
+
+def test_zero_shot_against_exact_chance(tiny: tuple[Path, dict[str, Any]]) -> None:
+    _, results = tiny
+    heldout = QuickDrawBitmaps(categories=HELDOUT, per_class=60, split="test", seed=0)
+    chance_map = expected_random_map(heldout.targets, heldout.targets, K, queries_in_db=True)
+    assert set(results["zero_shot"]) == set(VARIANTS)
+    for variant, entry in results["zero_shot"].items():
+        assert entry["chance"] == 0.5 and entry[f"chance_map@{K}"] == pytest.approx(chance_map)
+        assert 0 <= entry["top1"] <= 1 and entry[f"map@{K}"] > chance_map, variant
+        assert entry["per_seed"]["top1"] == [entry["top1"]]
+    assert "ridge" in results["zero_shot"]["ce"]["method"]
+
+
+def test_report_and_figures_are_written(tiny: tuple[Path, dict[str, Any]]) -> None:
+    out, results = tiny
+    text = (out / "results.md").read_text()
+    assert results["summary"] in text and "## Protocol" in text and "leave-one-out" in text
+    for row in (f"`map@{K}_hash64`", "`top1`", "`alignment_spearman`", "top-1 among unseen labels"):
+        assert row in text
+    for name in ("map_vs_bits", "umap"):
+        png = out / "figures" / f"{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5_000
+        assert f"(figures/{name}.png)" in text
+    for variant in VARIANTS:
+        record = json.loads((out / "runs" / f"{variant}-seed0.json").read_text())
+        assert record["variant"] == variant and record["train_config"]["variant"] == variant
+        with np.load(out / "runs" / f"{variant}-seed0.npz", allow_pickle=False) as saved:
+            assert saved["coords"].shape == (len(saved["labels"]), 2)
+            assert set(saved["labels"].tolist()) == set(range(len(CATEGORIES)))  # seen and held out
+
+
+def test_cli_resumes_the_same_configuration_without_training(tiny: tuple[Path, dict[str, Any]],
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    out, results = tiny
+    runs = sorted((out / "runs").iterdir())
+    before = {path: path.stat().st_mtime_ns for path in runs}
+    assert cli.main(["reproduce", "--out", str(out), *CLI_TINY]) == 0
+    printed = capsys.readouterr().out
+    assert results["summary"] in printed and str(out) in printed
+    assert {path: path.stat().st_mtime_ns for path in runs} == before  # nothing retrained
+    assert json.loads((out / "results.json").read_text())["variants"] == results["variants"]
+
+
+def test_cli_refuses_a_folder_of_something_else(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    assert cli.main(["reproduce", "--out", str(tmp_path), *CLI_TINY]) == cli.EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "is not empty" in err and "--force" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_other_configuration_in_the_same_folder_is_refused(tiny: tuple[Path, dict[str, Any]]) -> None:
+    out, _ = tiny
+    with pytest.raises(OutputExistsError, match="holds no runs of this configuration"):
+        run(out, CATEGORIES, HELDOUT, progress=False, **{**TINY, "epochs": 2})
+
+
+@pytest.mark.parametrize(
+    ("heldout", "message"),
+    [("lion,horse", "'horse' are not among the categories"),
+     ("lion", "at least 2 held out"),
+     (",".join(CATEGORIES[2:]), "at least 3 left to train on")],
+)
+def test_bad_heldout_is_a_clear_error(heldout: str, message: str, tmp_path: Path) -> None:
+    with pytest.raises(RunConfigError, match=message):
+        run(tmp_path / "out", CATEGORIES, heldout, progress=False, **TINY)
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_arguments_through_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = str(tmp_path / "out")
+    assert cli.main(["reproduce", "--out", out, "--categories", "cat,dog,hot-dog,car,star"]) == cli.EXIT_ERROR
+    assert 'did you mean "hot dog"' in capsys.readouterr().err
+    assert cli.main(["reproduce", "--out", out, *CLI_TINY, "--heldout", "lion,horse"]) == cli.EXIT_ERROR
+    assert "not among the categories" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["reproduce", "--out", out, "--seeds", "0,x"])
+    assert exc.value.code == 2 and "comma-separated non-negative whole numbers" in capsys.readouterr().err
+    assert cli.main(["reproduce", "--out", out, *CLI_TINY, "--epochs", "0"]) == cli.EXIT_ERROR
+    assert "epochs >= 1" in capsys.readouterr().err
+    with pytest.raises(RunConfigError, match="distinct"):
+        make_config(CATEGORIES, HELDOUT, seeds=[1, 1])
+    with pytest.raises(UnknownCategoryError, match="did you mean"):
+        make_config(CATEGORIES, "lion,trian")
+
+
+def test_defaults_and_their_help(capsys: pytest.CaptureFixture[str]) -> None:
+    config = make_config()
+    assert config.categories == DEFAULT_CATEGORIES and config.heldout == DEFAULT_HELDOUT
+    assert (config.per_class, config.epochs, config.seeds) == (DEFAULT_PER_CLASS, DEFAULT_EPOCHS, DEFAULT_SEEDS)
+    assert len(config.seen) == len(DEFAULT_CATEGORIES) - 3 and not set(config.seen) & set(DEFAULT_HELDOUT)
+    quick = make_config(quick=True)
+    assert len(quick.seeds) == 1 and quick.per_class == QUICK_PER_CLASS
+    with pytest.raises(SystemExit):
+        cli.main(["reproduce", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"default: {DEFAULT_PER_CLASS}; --quick: {QUICK_PER_CLASS}" in text
+    assert f"default: {DEFAULT_EPOCHS})" in text and f"default: {','.join(map(str, DEFAULT_SEEDS))};" in text
+    assert ",".join(DEFAULT_HELDOUT) in text and f"default: {DEFAULT_SPEC})" in text
+
+
+def test_other_categories_get_held_out_names_chosen_for_them() -> None:
+    untuned = make_config(UNTUNED_CATEGORIES)
+    assert untuned.heldout == ("alarm clock", "dragon", "sea turtle") and len(untuned.seen) == 14

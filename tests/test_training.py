@@ -1,0 +1,133 @@
+"""Training on real drawings: determinism, a short run that learns, inference, checkpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from doodlekit.datasets import QuickDrawBitmaps
+from doodlekit.errors import CheckpointMismatchError, CorruptFileError, DataNotFoundError
+from doodlekit.losses import MultitaskLoss
+from doodlekit.models import DoodleNet
+from doodlekit.semantics import label_vectors
+from doodlekit.training import (
+    TrainConfig,
+    Trained,
+    embed,
+    evaluate,
+    fit,
+    load_checkpoint,
+    predict_proba,
+    save_checkpoint,
+    seed_everything,
+    train_variant,
+)
+
+CATEGORIES = ["cat", "circle", "star", "fish"]
+
+
+@pytest.fixture(scope="module")
+def trained() -> Trained:
+    """A short adaptive-margin run on 4 real categories (about 1,600 training drawings)."""
+    return train_variant("adaptive_margin", CATEGORIES, per_class=500, epochs=3, batch_size=64,
+                         lr=5e-3, progress=False)
+
+
+def _fit_once(config: TrainConfig) -> tuple[list[dict[str, float]], dict[str, torch.Tensor]]:
+    names = CATEGORIES[:3]
+    train = QuickDrawBitmaps(categories=names, per_class=150, split="train")
+    val = QuickDrawBitmaps(categories=names, per_class=150, split="val")
+    vectors = label_vectors("glove-6b-50d", names)
+    seed_everything(config.seed)
+    model = DoodleNet(len(names), vectors.dim, feature_dim=64)
+    history = fit(model, train, val, MultitaskLoss(config.variant, vectors), config, progress=False)
+    return history.records, model.state_dict()
+
+
+def test_same_seed_gives_identical_metrics_and_weights() -> None:
+    config = TrainConfig(variant="fixed_margin", epochs=2, batch_size=32, augment=True, seed=3)
+    (first, weights), (second, again) = _fit_once(config), _fit_once(config)
+    strip = [{k: v for k, v in r.items() if k != "train_seconds"} for r in first]
+    assert strip == [{k: v for k, v in r.items() if k != "train_seconds"} for r in second]
+    assert all(torch.equal(weights[name], again[name]) for name in weights)
+    other, _ = _fit_once(TrainConfig(variant="fixed_margin", epochs=2, batch_size=32, augment=True, seed=4))
+    assert other[-1]["train_total"] != first[-1]["train_total"]
+    assert not torch.are_deterministic_algorithms_enabled()  # fit restores the global setting
+
+
+def test_short_training_beats_chance_and_aligns_embeddings(trained: Trained) -> None:
+    history = trained.history
+    assert [r["epoch"] for r in history.records] == [1, 2, 3]
+    assert history.records[-1]["train_total"] < history.records[0]["train_total"]
+    test = trained.dataset("test")
+    scores = evaluate(trained.model, test, trained.loss())
+    assert scores["top1"] > 0.7  # chance is 0.25
+    assert scores["cos_true"] > scores["cos_other"] + 0.1
+    assert set(scores) == {"top1", "ce", "semantic", "total", "cos_true", "cos_other"}  # 4 classes: no top-5
+    assert trained.train_seconds == history.final["train_seconds"] > 0
+
+
+def test_embed_and_predict_proba(trained: Trained) -> None:
+    images = trained.dataset("val").images[:37]
+    probs = predict_proba(trained.model, images, batch_size=16)
+    assert probs.shape == (37, 4) and probs.dtype == np.float32
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+    embedding = embed(trained.model, images, batch_size=16)
+    features = embed(trained.model, images, which="features")
+    assert embedding.shape == (37, 50) and features.shape == (37, 256)
+    assert embedding.dtype == features.dtype == np.float32
+    np.testing.assert_allclose(embed(trained.model, images, batch_size=37), embedding, rtol=1e-4, atol=1e-5)
+    assert trained.model.training is False
+    with pytest.raises(ValueError, match=r"\(N, 28, 28\) uint8"):
+        predict_proba(trained.model, images.astype(np.float32))
+    with pytest.raises(ValueError, match="features"):
+        embed(trained.model, images, which="logits")
+
+
+def test_checkpoint_round_trip(trained: Trained, tmp_path: Path) -> None:
+    path = trained.save(tmp_path / "model.pt")
+    assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]  # no temp file left behind
+    model, meta = load_checkpoint(path, categories=CATEGORIES, label_vectors_or_source="glove-6b-50d")
+    images = trained.dataset("test").images[:20]
+    np.testing.assert_array_equal(predict_proba(model, images), predict_proba(trained.model, images))
+    assert meta["categories"] == CATEGORIES
+    assert meta["fingerprint"] == trained.label_vectors.fingerprint
+    np.testing.assert_array_equal(meta["label_vectors"].vectors, trained.label_vectors.vectors)
+    assert meta["config"] == trained.config
+    assert meta["metrics"]["val_top1"] == trained.history.final["val_top1"]
+    assert meta["hparams"] == trained.model.hparams
+    load_checkpoint(path, label_vectors_or_source=trained.label_vectors)  # ready vectors match too
+
+
+def test_checkpoint_for_other_categories_fails_clearly(trained: Trained, tmp_path: Path) -> None:
+    path = trained.save(tmp_path / "model.pt")
+    with pytest.raises(CheckpointMismatchError, match=r"lacks 'dog'.*also has 'fish'.*categories=None"):
+        load_checkpoint(path, categories=["cat", "circle", "star", "dog"])
+    with pytest.raises(CheckpointMismatchError, match="another label order"):
+        load_checkpoint(path, categories=list(reversed(CATEGORIES)))
+
+
+def test_checkpoint_for_other_vectors_fails_clearly(trained: Trained, tmp_path: Path, wordvectors_dir: Path) -> None:
+    path = trained.save(tmp_path / "model.pt")
+    other_source = f"file:{wordvectors_dir / 'googlenews-quickdraw345.w2v.txt'}"
+    with pytest.raises(CheckpointMismatchError, match="glove-6b-50d.*googlenews.*train_variant"):
+        load_checkpoint(path, label_vectors_or_source=other_source)
+    with pytest.raises(CheckpointMismatchError, match="fingerprint"):
+        load_checkpoint(path, label_vectors_or_source=label_vectors(other_source, CATEGORIES))
+
+
+def test_missing_or_corrupt_checkpoint_fails_clearly(trained: Trained, tmp_path: Path) -> None:
+    with pytest.raises(DataNotFoundError, match="does not exist"):
+        load_checkpoint(tmp_path / "nothing.pt")
+    good = trained.save(tmp_path / "model.pt").read_bytes()
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(good[: len(good) // 2])
+    with pytest.raises(CorruptFileError, match="not a readable doodlekit checkpoint"):
+        load_checkpoint(truncated)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"state_dict": {}}, foreign)
+    with pytest.raises(CorruptFileError, match="not a doodlekit checkpoint"):
+        load_checkpoint(foreign)
