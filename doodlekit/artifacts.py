@@ -27,7 +27,7 @@ from typing import Any
 from doodlekit.download import atomic_file
 from doodlekit.errors import CheckpointMismatchError, CorruptFileError, DataNotFoundError
 from doodlekit.search import DoodleSearch
-from doodlekit.training import History, Trained, TrainConfig, load_checkpoint, train_variant
+from doodlekit.training import History, TrainConfig, Trained, load_checkpoint, train_variant
 
 ENV_VAR = "DOODLEKIT_ARTIFACTS"
 #: Variant whose model the doodle pad and the retrieval notebooks use by default.

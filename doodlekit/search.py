@@ -142,7 +142,9 @@ class DoodleSearch:
         self.gallery = _bitmaps(gallery, "gallery")
         self.which = which
         if len(index) != len(self.gallery):
-            raise ValueError(f"the index holds {len(index)} codes for {len(self.gallery)} gallery bitmaps; build both together")
+            raise ValueError(
+                f"the index holds {len(index)} codes for {len(self.gallery)} gallery bitmaps; build both together"
+            )
 
     def __repr__(self) -> str:
         return (
@@ -183,7 +185,8 @@ class DoodleSearch:
         images = _bitmaps(gallery_images, "gallery_images")
         labels = np.asarray(gallery_labels)
         classes = len(trained.label_vectors.categories)
-        if labels.shape != (len(images),) or labels.dtype.kind not in "iu" or not np.all((labels >= 0) & (labels < classes)):
+        in_range = labels.dtype.kind in "iu" and bool(np.all((labels >= 0) & (labels < classes)))
+        if labels.shape != (len(images),) or not in_range:
             raise ValueError(
                 f"gallery_labels must be {len(images)} integer labels in [0, {classes}), one per gallery bitmap; "
                 "pass dataset.targets of the same dataset as the images"

@@ -167,7 +167,8 @@ def _predictions_html(answer: Answer, strokes: int) -> str:
         f"<span>{100 * float(p):.0f}%</span></div>"
         for label, p in zip(answer.labels, answer.probabilities)
     )
-    return f'<div class="dk-answer" data-strokes="{strokes}" style="line-height:1.3"><b>The model guesses</b>{rows}</div>'
+    header = f'<div class="dk-answer" data-strokes="{strokes}" style="line-height:1.3">'
+    return f"{header}<b>The model guesses</b>{rows}</div>"
 
 
 def _neighbours_html(answer: Answer) -> str:

@@ -148,7 +148,9 @@ def test_save_and_load_give_the_same_answers(search: DoodleSearch, trained: Trai
         _same(loaded.answer(image), lsh.answer(image))
 
 
-def test_load_refuses_missing_corrupt_and_mismatched_files(search: DoodleSearch, trained: Trained, tmp_path: Path) -> None:
+def test_load_refuses_missing_corrupt_and_mismatched_files(
+    search: DoodleSearch, trained: Trained, tmp_path: Path
+) -> None:
     with pytest.raises(DataNotFoundError, match="DoodleSearch.build"):
         DoodleSearch.load(tmp_path / "none.npz", trained)
     garbage = tmp_path / "garbage.npz"
