@@ -39,6 +39,7 @@ from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from unittest.mock import patch
 
 import numpy as np
 from hash_quality import RESULTS, machine, standin_description, standin_embeddings, write_json
@@ -131,8 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     faiss = import_faiss()
     faiss.omp_set_num_threads(args.threads)
-    with tempfile.TemporaryDirectory(prefix="numba-cache-") as cache_dir, threadpool_limits(limits=args.threads):
-        os.environ["NUMBA_CACHE_DIR"] = cache_dir  # read when numba is first imported, in compile_time()
+    # NUMBA_CACHE_DIR is read when numba is first imported, in compile_time()
+    with (
+        tempfile.TemporaryDirectory(prefix="numba-cache-") as cache_dir,
+        patch.dict(os.environ, {"NUMBA_CACHE_DIR": cache_dir}),
+        threadpool_limits(limits=args.threads),
+    ):
         return run(args, faiss)
 
 

@@ -310,7 +310,7 @@ def prepare_words(codes: np.ndarray) -> np.ndarray:
 def rank_words(
     query_words: np.ndarray, db_words: np.ndarray, n_bits: int, k: int, *, compiled: bool | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`hamming_rank` (numpy backend) on codes already laid out by :func:`prepare_words` (no checks)."""
+    """:func:`hamming_rank`, numpy backend (``compiled`` as there), on words from :func:`prepare_words` (no checks)."""
     n_query, n_db = query_words.shape[1], db_words.shape[1]
     k = min(k, n_db)
     kernel = None if compiled is False else _numba_kernel()

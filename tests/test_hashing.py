@@ -159,7 +159,9 @@ def test_numba_kernel_when_every_item_ties():
 
 def test_numba_kernel_with_one_item_or_no_queries():
     one = _random_codes(1, 8, 22)
-    assert [a.tolist() for a in hamming_rank(_random_codes(3, 8, 23), one, 5, compiled=True)][1] == [[0], [0], [0]]
+    distances, indices = hamming_rank(_random_codes(3, 8, 23), one, 5, compiled=True)
+    assert indices.tolist() == [[0], [0], [0]]
+    np.testing.assert_array_equal(distances, hamming_distances(_random_codes(3, 8, 23), one))
     distances, indices = hamming_rank(one[:0], _random_codes(50, 8, 24), 5, compiled=True)
     assert distances.shape == indices.shape == (0, 5)
 
@@ -186,7 +188,6 @@ def test_numba_kernel_without_a_writable_cache_directory(monkeypatch):
         kernel = hashing._numba_kernel.__wrapped__()
     assert kernel.py_func is hashing._rank_kernel
     assert kernel.stats.cache_path is None
-    assert hashing._numba_kernel().stats.cache_path is not None  # the kit's own one caches
 
 
 def test_without_numba_ranking_falls_back_to_numpy(monkeypatch):
