@@ -44,3 +44,11 @@ class LabelVectorError(DoodleKitError, KeyError):
 
 class CheckpointMismatchError(DoodleKitError, ValueError):
     """A checkpoint made for other categories, other vectors or another model."""
+
+
+class OutputExistsError(DoodleKitError, FileExistsError):
+    """An output folder that holds something other than an unfinished run of the same configuration."""
+
+
+class RunConfigError(DoodleKitError, ValueError):
+    """Arguments of a reproduce run that do not fit together (e.g. held-out names not among the categories)."""

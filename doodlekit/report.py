@@ -184,7 +184,7 @@ def map_vs_bits_figure(results: Mapping[str, Any], size: float = 4.2) -> Figure:
 
 def umap_figure(maps: Mapping[str, tuple[np.ndarray, np.ndarray]], names: Sequence[str]) -> Figure:
     """UMAP panels, one per variant (:func:`doodlekit.plotting.embedding_maps`); keys are variants."""
-    return embedding_maps({VARIANT_NAMES.get(v, v): m for v, m in maps.items()}, names)
+    return embedding_maps({VARIANT_NAMES.get(v, v): m for v, m in maps.items()}, names, size=5.5, point_size=5.0)
 
 
 def markdown(results: Mapping[str, Any]) -> str:
@@ -194,6 +194,7 @@ def markdown(results: Mapping[str, Any]) -> str:
     versions = ", ".join(f"{name} {version}" for name, version in config["versions"].items())
     recipe = ", ".join(f"{name}={value}" for name, value in config["recipe"].items())
     seen = [c for c in config["categories"] if c not in config["heldout"]]
+    n_runs = len(results["variants"]) * len(config["seeds"])
     lines = [
         "# doodlekit reproduce: CE vs fixed margin vs adaptive margin",
         "",
@@ -208,7 +209,8 @@ def markdown(results: Mapping[str, Any]) -> str:
         f"label vectors `{config['vectors']}`",
         f"- training settings, the same for every run (only the loss and the seed differ): {recipe}",
         f"- {versions}",
-        f"- wall time {results['elapsed_seconds']:.0f} s",
+        f"- wall time {results['elapsed_seconds']:.0f} s; the {n_runs} runs took {results['runs_seconds']:.0f} s "
+        f"in all ({results['reused_runs']} read back from runs/ by a resumed run)",
         "",
         "## Protocol",
         "",

@@ -42,7 +42,7 @@ from doodlekit import __version__, report
 from doodlekit.categories import DEFAULT_CATEGORIES, validate_categories
 from doodlekit.datasets import QuickDrawBitmaps
 from doodlekit.download import atomic_file
-from doodlekit.errors import DoodleKitError
+from doodlekit.errors import OutputExistsError, RunConfigError
 from doodlekit.losses import VARIANTS
 from doodlekit.metrics import retrieval_report
 from doodlekit.projection import MAX_POINTS, balanced_sample, umap_2d
@@ -93,14 +93,6 @@ PROTOCOL = (
     f"random ranking). CE: {CE_ZERO_SHOT}.",
     "Spread: sd is the sample standard deviation over seeds (null with one seed).",
 )
-
-
-class OutputExistsError(DoodleKitError, FileExistsError):
-    """An output folder that holds something other than an unfinished run of the same configuration."""
-
-
-class RunConfigError(DoodleKitError, ValueError):
-    """Arguments of a reproduce run that do not fit together (e.g. held-out names not among the categories)."""
 
 
 @dataclass(frozen=True)
@@ -291,6 +283,7 @@ def _one_run(
 
     ``step(phase)`` is called as each of :data:`PHASES` starts.
     """
+    run_started = time.perf_counter()
     step("train")
     trained = train_variant(variant, config.seen, per_class=config.per_class, epochs=config.epochs, seed=seed,
                             vectors=seen_labels, progress=False, split_seed=SPLIT_SEED, validate=False)
@@ -315,7 +308,7 @@ def _one_run(
         arrays = {"coords": umap_2d(vectors, seed=seed, max_points=config.map_points), "labels": labels[rows]}
     record = {
         "config": config.to_dict(), "variant": variant, "seed": seed, "train_config": trained.config.to_dict(),
-        "metrics": numbers, "zero_shot": zero_shot,
+        "run_seconds": time.perf_counter() - run_started, "metrics": numbers, "zero_shot": zero_shot,
         "chance": {f"map@{K}": expected_random_map(test_ds.targets, train_ds.targets, K),
                    f"zero_shot_map@{K}": expected_random_map(heldout.targets, heldout.targets, K,
                                                              queries_in_db=True)},
@@ -350,9 +343,9 @@ def _recipe(records: dict[tuple[str, int], dict[str, Any]]) -> dict[str, Any]:
 
 
 def _aggregate(
-    config: ReproduceConfig, records: dict[tuple[str, int], dict[str, Any]], elapsed: float
+    config: ReproduceConfig, records: dict[tuple[str, int], dict[str, Any]], elapsed: float, reused: int
 ) -> dict[str, Any]:
-    """results.json's content from the finished runs."""
+    """results.json's content from the finished runs (``reused`` of them read back from runs/)."""
     by_variant = {v: [records[v, s] for s in config.seeds] for v in VARIANTS}
     variants = {v: {key: _stats([r["metrics"][key] for r in runs]) for key in runs[0]["metrics"]}
                 for v, runs in by_variant.items()}
@@ -373,6 +366,8 @@ def _aggregate(
         "zero_shot": zero_shot,
         "baselines": {"top1": 1 / len(config.seen), f"map@{K}": first["chance"][f"map@{K}"]},
         "elapsed_seconds": elapsed,
+        "runs_seconds": sum(record["run_seconds"] for record in records.values()),
+        "reused_runs": reused,
         "protocol": list(PROTOCOL),
     }
     results["summary"] = report.summary_line(results)
@@ -416,6 +411,7 @@ def run(
     heldout_labels = label_vectors(config.vectors, config.heldout)
     records: dict[tuple[str, int], dict[str, Any]] = {}
     maps: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    reused = 0
     bar = tqdm(total=len(config.seeds) * len(VARIANTS) * len(PHASES), desc="reproduce", unit="phase",
                disable=not progress)
     try:
@@ -425,6 +421,7 @@ def run(
                 json_path, map_path = _run_path(out, variant, seed, ".json"), _run_path(out, variant, seed, ".npz")
                 record = None if force else _load_run(json_path, config)
                 if record is not None and (not first_seed or map_path.is_file()):
+                    reused += 1
                     bar.update(len(PHASES))
                 else:
                     def step(phase: str, run: str = f"{variant} seed {seed}") -> None:
@@ -445,7 +442,7 @@ def run(
                         maps[variant] = (saved["coords"], saved["labels"])
     finally:
         bar.close()
-    results = _aggregate(config, records, time.perf_counter() - started)
+    results = _aggregate(config, records, time.perf_counter() - started, reused)
     _write_json(out / "results.json", results)
     names = config.seen + [f"{name} (unseen)" for name in config.heldout]
     _write_figure(out / report.MAP_VS_BITS_PNG, report.map_vs_bits_figure(results))

@@ -12,7 +12,7 @@ import pytest
 from doodlekit import cli
 from doodlekit.categories import DEFAULT_CATEGORIES, UNTUNED_CATEGORIES
 from doodlekit.datasets import QuickDrawBitmaps
-from doodlekit.errors import UnknownCategoryError
+from doodlekit.errors import OutputExistsError, RunConfigError, UnknownCategoryError
 from doodlekit.losses import VARIANTS
 from doodlekit.reproduce import (
     BITS,
@@ -22,8 +22,6 @@ from doodlekit.reproduce import (
     DEFAULT_SEEDS,
     K,
     QUICK_PER_CLASS,
-    OutputExistsError,
-    RunConfigError,
     make_config,
     run,
 )
@@ -114,7 +112,10 @@ def test_cli_resumes_the_same_configuration_without_training(tiny: tuple[Path, d
     printed = capsys.readouterr().out
     assert results["summary"] in printed and str(out) in printed
     assert {path: path.stat().st_mtime_ns for path in runs} == before  # nothing retrained
-    assert json.loads((out / "results.json").read_text())["variants"] == results["variants"]
+    resumed = json.loads((out / "results.json").read_text())
+    assert resumed["variants"] == results["variants"] and resumed["zero_shot"] == results["zero_shot"]
+    assert (resumed["reused_runs"], results["reused_runs"]) == (3, 0)
+    assert resumed["runs_seconds"] == results["runs_seconds"] > resumed["elapsed_seconds"]
 
 
 def test_cli_refuses_a_folder_of_something_else(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
