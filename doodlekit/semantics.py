@@ -439,9 +439,10 @@ def label_vectors(
             how[name] = note
     if failures:
         listing = "\n".join(f"  - {name!r}: {why}" for name, why in failures.items())
+        other = "'word2vec-google-news-300'" if source == DEFAULT_SPEC else f"'{DEFAULT_SPEC}'"
         raise LabelVectorError(
             f"cannot build label vectors for {len(failures)} of {len(names)} names from {source}:\n{listing}\n"
-            f"Use a source that has them (e.g. '{DEFAULT_SPEC}', a gensim-data model or another word2vec file), "
+            f"Use a source that has them (e.g. {other}, a gensim-data model or another word2vec file), "
             f"leave them out of the categories, or pass explicit={{name: vector of {kv.vector_size} floats}} for them."
         )
     return LabelVectors(names, np.stack(rows), how, source)

@@ -30,7 +30,7 @@ from doodlekit.download import atomic_file
 from doodlekit.errors import CheckpointMismatchError, CorruptFileError, DataNotFoundError, LabelVectorError
 from doodlekit.losses import DVSQ_MARGIN, VARIANTS, MultitaskLoss
 from doodlekit.metrics import topk_accuracy
-from doodlekit.models import BACKBONES, DoodleNet
+from doodlekit.models import DoodleNet
 from doodlekit.semantics import DEFAULT_SPEC, LabelVectors, label_vectors
 
 #: ``format`` entry of every checkpoint written by :func:`save_checkpoint`.
@@ -69,7 +69,7 @@ class TrainConfig:
     """
 
     variant: str = "adaptive_margin"
-    epochs: int = 4
+    epochs: int = 3
     batch_size: int = 256
     lr: float = 4e-3
     schedule: str = "onecycle"
@@ -169,10 +169,9 @@ def _check_images(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array)).unsqueeze(1)
 
 
-def _to_input(pixels: torch.Tensor, device: torch.device, channels_last: bool) -> torch.Tensor:
+def _to_input(pixels: torch.Tensor, device: torch.device) -> torch.Tensor:
     """uint8 (B, 1, 28, 28) -> float32 in [0, 1] on ``device``."""
-    x = pixels.to(device).float().div_(255)
-    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
+    return pixels.to(device).float().div_(255)
 
 
 def _augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -192,28 +191,22 @@ def _augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return F.grid_sample(x, grid, padding_mode="zeros", align_corners=False)
 
 
-def _device_of(model: torch.nn.Module) -> torch.device:
-    return next(model.parameters()).device
-
-
 def _infer(
     model: DoodleNet, images: np.ndarray, outputs: Callable[[torch.Tensor], Sequence[torch.Tensor]], batch_size: int
 ) -> list[torch.Tensor]:
     """Run ``outputs(x)`` over (N, 28, 28) uint8 images in eval mode; each output concatenated on CPU."""
     pixels = _check_images(images)
-    device = _device_of(model)
+    device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     chunks: list[list[torch.Tensor]] = []
     try:
         with torch.no_grad():
-            for start in range(0, len(pixels), batch_size):
-                x = _to_input(pixels[start : start + batch_size], device, channels_last=False)
+            for start in range(0, max(len(pixels), 1), batch_size):  # one empty batch for no images
+                x = _to_input(pixels[start : start + batch_size], device)
                 chunks.append([out.float().cpu() for out in outputs(x)])
     finally:
         model.train(was_training)
-    if not chunks:
-        return [torch.empty(0)]
     return [torch.cat(parts) for parts in zip(*chunks)]
 
 
@@ -249,7 +242,7 @@ def evaluate(
         ``loss``: ``ce``, ``semantic``, ``total`` (means over the set), ``cos_true`` (mean
         ``cos(z, v_y)``) and ``cos_other`` (mean ``max_{k != y} cos(z, v_k)``) of the embeddings.
     """
-    logits, embedding = _infer(model, dataset.images, lambda x: model(x), batch_size)
+    logits, embedding = _infer(model, dataset.images, model, batch_size)
     targets = torch.as_tensor(np.asarray(dataset.targets), dtype=torch.int64)
     scores = logits.numpy()
     result = {"top1": topk_accuracy(scores, targets.numpy(), 1)}
@@ -323,9 +316,10 @@ def fit(
                 order = torch.randperm(len(pixels), generator=generator)
                 for step in range(steps_per_epoch):
                     batch = order[step * batch_size : (step + 1) * batch_size]
-                    x = _to_input(pixels[batch], device, config.channels_last)
+                    x = _to_input(pixels[batch], device)
                     if config.augment:
                         x = _augment(x, generator)
+                    x = x.contiguous(memory_format=memory_format)
                     logits, embedding = model(x)
                     total, parts = loss(logits, embedding, targets[batch].to(device))
                     optimizer.zero_grad(set_to_none=True)
@@ -371,10 +365,15 @@ def save_checkpoint(
     path = Path(path)
     categories = list(categories)
     if categories != label_vectors.categories or len(categories) != model.hparams["num_classes"]:
+        if categories == label_vectors.categories:
+            relation = "the same names"
+        elif set(categories) == set(label_vectors.categories):
+            relation = "the same names in another order"
+        else:
+            relation = "other names"
         raise CheckpointMismatchError(
-            f"cannot save: the model has {model.hparams['num_classes']} classes, categories has "
-            f"{len(categories)} names and the label vectors are for {len(label_vectors)} names "
-            f"({'in the same order' if set(categories) == set(label_vectors.categories) else 'other names'}); "
+            f"cannot save: the model has {model.hparams['num_classes']} classes, and categories "
+            f"({len(categories)} names) and the label vectors ({len(label_vectors)} names) hold {relation}; "
             "pass the categories and label vectors the model was trained with"
         )
     payload = {
@@ -493,13 +492,15 @@ def load_checkpoint(
         _check_categories(payload["categories"], categories, path)
     if label_vectors_or_source is not None:
         _check_vectors(stored_vectors, label_vectors_or_source, path)
-    model = DoodleNet(**payload["hparams"])
     try:
+        model = DoodleNet(**payload["hparams"])
         model.load_state_dict(payload["state_dict"])
-    except RuntimeError as exc:
+        config = TrainConfig.from_dict(payload["config"])
+    except (RuntimeError, TypeError, ValueError) as exc:
         raise CheckpointMismatchError(
-            f"checkpoint {path} holds weights that do not fit DoodleNet({payload['hparams']}) ({exc}). "
-            "It was written by another version of doodlekit: train and save it again."
+            f"checkpoint {path} holds a model or config that this doodlekit cannot rebuild "
+            f"(DoodleNet({payload['hparams']}): {exc}). It was written by another version of doodlekit: "
+            "train and save it again."
         ) from exc
     meta = {
         "categories": list(payload["categories"]),
@@ -507,7 +508,7 @@ def load_checkpoint(
         "vector_source": stored_vectors.source,
         "fingerprint": stored_vectors.fingerprint,
         "hparams": dict(payload["hparams"]),
-        "config": TrainConfig.from_dict(payload["config"]),
+        "config": config,
         "metrics": dict(payload["metrics"]),
     }
     return model.to(device).eval(), meta
@@ -582,8 +583,6 @@ def train_variant(
         validate: evaluate on the validation split after every epoch.
         overrides: any other :class:`TrainConfig` field (``lr``, ``lam``, ``augment``, ``device``...).
     """
-    if backbone not in BACKBONES:
-        raise ValueError(f"unknown backbone {backbone!r}; use one of {', '.join(BACKBONES)}")
     config = TrainConfig(variant=variant, epochs=epochs, seed=seed, **overrides)
     names = validate_categories(categories if isinstance(categories, str) else list(categories))
     if isinstance(vectors, LabelVectors):

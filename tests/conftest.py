@@ -27,6 +27,8 @@ if not (MIRROR / "numpy_bitmap").is_dir():
         "Point DOODLEKIT_DATA at a mirror laid out like the bucket (CI uses ../shared/quickdraw)."
     )
 os.environ["DOODLEKIT_DATA"] = str(MIRROR)
+# Optional local word-vector files that notebook 02 compares with GloVe (see semantics "local:").
+os.environ.setdefault("DOODLEKIT_VECTORS", str(WORDVECTORS))
 
 
 @pytest.fixture(scope="session")
