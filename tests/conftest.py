@@ -16,6 +16,10 @@ from http_mirror import MirrorServer
 
 from doodlekit import download
 
+# Idle OpenMP threads sleep instead of spinning (3-5x faster training on a busy machine);
+# set before anything imports torch, here and in the notebook kernels that inherit it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DOODLEKIT_SHARED", ROOT.parent / "shared")).resolve()
 MIRROR = Path(os.environ.get("DOODLEKIT_DATA", SHARED / "quickdraw")).resolve()
