@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from doodlekit.download import atomic_file
+from doodlekit.download import write_json_atomic
 from doodlekit.errors import CheckpointMismatchError, CorruptFileError, DataNotFoundError
 from doodlekit.search import DoodleSearch
 from doodlekit.training import History, TrainConfig, Trained, load_checkpoint, train_variant
@@ -105,11 +105,6 @@ def _stem(recipe: dict[str, Any]) -> Path:
     return artifacts_dir() / f"{recipe['variant']}-{digest}"
 
 
-def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    with atomic_file(path) as out:
-        out.write(json.dumps(payload, indent=1, sort_keys=True).encode())
-
-
 def _load_trained(stem: Path, recipe: dict[str, Any]) -> Trained:
     """The Trained saved at ``stem`` (.pt checkpoint and .json recipe with history)."""
     sidecar = stem.with_suffix(".json")
@@ -158,7 +153,7 @@ def trained(variant: str = DEFAULT_VARIANT, **overrides: Any) -> Trained:
     settings = {key: value for key, value in recipe.items() if key not in ("format", "variant", "n_bits")}
     result = train_variant(variant, progress=False, **settings)
     result.save(stem.with_suffix(".pt"))
-    _write_json(stem.with_suffix(".json"), {"recipe": recipe, "history": result.history.records})
+    write_json_atomic(stem.with_suffix(".json"), {"recipe": recipe, "history": result.history.records})
     return _load_trained(stem, recipe)
 
 

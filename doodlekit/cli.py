@@ -102,7 +102,7 @@ def add_reproduce(subparsers: argparse._SubParsersAction) -> None:
         description="Train the three variants (ce, fixed_margin, adaptive_margin) for every seed at equal budget, "
                     "measure classification, retrieval (float and binary codes), semantic and zero-shot numbers, "
                     "and write results.json, results.md and figures to --out. Rerunning with the same arguments "
-                    "resumes an interrupted run. Defaults take about 15 minutes on 2 CPU cores, --quick about 3.",
+                    "resumes an interrupted run. Defaults take about 9 minutes on 2 CPU cores, --quick about 1.",
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder (created; must be empty, "
                         "or hold an unfinished run of the same arguments, unless --force)")
@@ -113,12 +113,12 @@ def add_reproduce(subparsers: argparse._SubParsersAction) -> None:
                              "lion,train,tree with the default categories, else up to 3 chosen to keep a close "
                              "neighbour in training)")
     parser.add_argument("--per-class", type=_positive_int, metavar="N",
-                        help="drawings per category before the 80/10/10 split (default: 800; --quick: 400)")
-    parser.add_argument("--epochs", type=int, metavar="E", help="epochs of every run (default: 2)")
+                        help="drawings per category before the 80/10/10 split (default: 2000; --quick: 800)")
+    parser.add_argument("--epochs", type=int, metavar="E", help="epochs of every run (default: 3; --quick: 2)")
     parser.add_argument("--seeds", type=_seed_list, metavar="LIST", help="training seeds (default: 0,1,2; --quick: 0)")
     parser.add_argument("--vectors", default="glove-6b-50d", metavar="SPEC",
                         help="word-vector source of the label vectors (default: glove-6b-50d)")
-    parser.add_argument("--quick", action="store_true", help="one seed, smaller budget (about 3 minutes)")
+    parser.add_argument("--quick", action="store_true", help="one seed, smaller budget (about 1 minute)")
     parser.add_argument("--force", action="store_true", help="retrain and overwrite the results in a non-empty --out")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(run=_run_reproduce)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import http.client
+import json
 import os
 import socket
 import tempfile
@@ -24,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from tqdm.auto import tqdm
@@ -317,6 +318,17 @@ def atomic_file(path: Path) -> Iterator[HashingWriter]:
         with suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through :func:`atomic_file`."""
+    with atomic_file(path) as sink:
+        sink.write(data)
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    """Write ``payload`` as indented JSON (no NaN or infinity) to ``path``, atomically."""
+    write_atomic(path, (json.dumps(payload, indent=2, allow_nan=False) + "\n").encode())
 
 
 def sha256_file(path: Path) -> str:

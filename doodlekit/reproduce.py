@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 from doodlekit import __version__, report
 from doodlekit.categories import DEFAULT_CATEGORIES, validate_categories
 from doodlekit.datasets import QuickDrawBitmaps
-from doodlekit.download import atomic_file
+from doodlekit.download import write_atomic, write_json_atomic
 from doodlekit.errors import OutputExistsError, RunConfigError
 from doodlekit.losses import VARIANTS
 from doodlekit.metrics import retrieval_report
@@ -55,9 +55,9 @@ from doodlekit.zeroshot import choose_heldout, expected_random_map, fit_semantic
 #: train (car 0.77, bicycle 0.70, airplane 0.68), tree (flower 0.75, frog 0.64, bird 0.58).
 DEFAULT_HELDOUT: tuple[str, ...] = ("lion", "train", "tree")
 #: Default budget: about 90 s per training and evaluation on 2 uncontended CPU cores.
-DEFAULT_PER_CLASS, DEFAULT_EPOCHS, DEFAULT_SEEDS = 800, 2, (0, 1, 2)
+DEFAULT_PER_CLASS, DEFAULT_EPOCHS, DEFAULT_SEEDS = 2000, 3, (0, 1, 2)
 #: ``--quick``: one seed and a smaller budget (the whole run in about 3 minutes).
-QUICK_PER_CLASS, QUICK_EPOCHS, QUICK_SEEDS, QUICK_MAP_POINTS = 400, 2, (0,), 1500
+QUICK_PER_CLASS, QUICK_EPOCHS, QUICK_SEEDS, QUICK_MAP_POINTS = 800, 2, (0,), 1500
 #: Ranking cut-off and code lengths of the retrieval numbers.
 K = 100
 BITS = (16, 32, 64, 128)
@@ -184,20 +184,11 @@ def make_config(
                            tuple(int(s) for s in seeds), vectors, int(map_points))
 
 
-def _write(path: Path, data: bytes) -> None:
-    with atomic_file(path) as sink:
-        sink.write(data)
-
-
-def _write_json(path: Path, data: Any) -> None:
-    _write(path, (json.dumps(data, indent=2, allow_nan=False) + "\n").encode())
-
-
 def _write_figure(path: Path, fig: Any) -> None:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
     plt.close(fig)
-    _write(path, buffer.getvalue())
+    write_atomic(path, buffer.getvalue())
 
 
 def _finite(value: float | None) -> float | None:
@@ -433,8 +424,8 @@ def run(
                     if arrays is not None:
                         buffer = io.BytesIO()
                         np.savez(buffer, **arrays)
-                        _write(map_path, buffer.getvalue())
-                    _write_json(json_path, record)
+                        write_atomic(map_path, buffer.getvalue())
+                    write_json_atomic(json_path, record)
                     bar.update()
                 records[variant, seed] = record
                 if first_seed:
@@ -443,9 +434,9 @@ def run(
     finally:
         bar.close()
     results = _aggregate(config, records, time.perf_counter() - started, reused)
-    _write_json(out / "results.json", results)
+    write_json_atomic(out / "results.json", results)
     names = config.seen + [f"{name} (unseen)" for name in config.heldout]
     _write_figure(out / report.MAP_VS_BITS_PNG, report.map_vs_bits_figure(results))
     _write_figure(out / report.UMAP_PNG, report.umap_figure(maps, names))
-    _write(out / "results.md", report.markdown(results).encode())
+    write_atomic(out / "results.md", report.markdown(results).encode())
     return results

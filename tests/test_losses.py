@@ -19,7 +19,10 @@ def _cos(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def _naive_hinge(z: torch.Tensor, y: torch.Tensor, v: torch.Tensor, margin: float | None) -> torch.Tensor:
-    """sum_i sum_{k != y_i} max(0, delta - cos(z_i, v_y) + cos(z_i, v_k)) / (N C); delta = margin or 1 - cos(v_y, v_k)."""
+    """sum_i sum_{k != y_i} max(0, delta - cos(z_i, v_y) + cos(z_i, v_k)) / (N C).
+
+    ``delta`` is ``margin``, or ``1 - cos(v_y, v_k)`` when ``margin`` is None.
+    """
     n, c = z.shape[0], v.shape[0]
     total = z.new_zeros(())
     for i in range(n):

@@ -21,6 +21,7 @@ from doodlekit.reproduce import (
     DEFAULT_PER_CLASS,
     DEFAULT_SEEDS,
     K,
+    QUICK_EPOCHS,
     QUICK_PER_CLASS,
     make_config,
     run,
@@ -172,7 +173,7 @@ def test_defaults_and_their_help(capsys: pytest.CaptureFixture[str]) -> None:
         cli.main(["reproduce", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert f"default: {DEFAULT_PER_CLASS}; --quick: {QUICK_PER_CLASS}" in text
-    assert f"default: {DEFAULT_EPOCHS})" in text and f"default: {','.join(map(str, DEFAULT_SEEDS))};" in text
+    assert f"default: {DEFAULT_EPOCHS}; --quick: {QUICK_EPOCHS})" in text and f"default: {','.join(map(str, DEFAULT_SEEDS))};" in text
     assert ",".join(DEFAULT_HELDOUT) in text and f"default: {DEFAULT_SPEC})" in text
 
 

@@ -81,6 +81,7 @@ def test_embed_and_predict_proba(trained: Trained) -> None:
     assert embedding.dtype == features.dtype == np.float32
     np.testing.assert_allclose(embed(trained.model, images, batch_size=37), embedding, rtol=1e-4, atol=1e-5)
     assert trained.model.training is False
+    assert embed(trained.model, images[:0]).shape == (0, 50) and predict_proba(trained.model, images[:0]).shape == (0, 4)
     with pytest.raises(ValueError, match=r"\(N, 28, 28\) uint8"):
         predict_proba(trained.model, images.astype(np.float32))
     with pytest.raises(ValueError, match="features"):
@@ -131,3 +132,19 @@ def test_missing_or_corrupt_checkpoint_fails_clearly(trained: Trained, tmp_path:
     torch.save({"state_dict": {}}, foreign)
     with pytest.raises(CorruptFileError, match="not a doodlekit checkpoint"):
         load_checkpoint(foreign)
+
+
+def test_save_refuses_categories_that_do_not_match_the_model(trained: Trained, tmp_path: Path) -> None:
+    with pytest.raises(CheckpointMismatchError, match="other names"):
+        save_checkpoint(tmp_path / "model.pt", trained.model, categories=["cat", "circle", "star", "dog"],
+                        label_vectors=trained.label_vectors, config=trained.config)
+    assert not list(tmp_path.iterdir())
+
+
+def test_checkpoint_whose_weights_do_not_fit_its_model_fails_clearly(trained: Trained, tmp_path: Path) -> None:
+    path = trained.save(tmp_path / "model.pt")
+    payload = torch.load(path, weights_only=True)
+    payload["hparams"]["feature_dim"] = 64
+    torch.save(payload, path)
+    with pytest.raises(CheckpointMismatchError, match="(?s)cannot rebuild.*train and save it again"):
+        load_checkpoint(path)
