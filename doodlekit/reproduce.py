@@ -54,9 +54,9 @@ from doodlekit.zeroshot import choose_heldout, expected_random_map, fit_semantic
 #: neighbours among the seen ones (GloVe 6B 50d cosines): lion (cat 0.70, dog 0.64, horse 0.61),
 #: train (car 0.77, bicycle 0.70, airplane 0.68), tree (flower 0.75, frog 0.64, bird 0.58).
 DEFAULT_HELDOUT: tuple[str, ...] = ("lion", "train", "tree")
-#: Default budget: about 90 s per training and evaluation on 2 uncontended CPU cores.
+#: Default budget: about 60 s per training and evaluation on 2 uncontended CPU cores.
 DEFAULT_PER_CLASS, DEFAULT_EPOCHS, DEFAULT_SEEDS = 2000, 3, (0, 1, 2)
-#: ``--quick``: one seed and a smaller budget (the whole run in about 3 minutes).
+#: ``--quick``: one seed and a smaller budget (the whole run in about 1 minute).
 QUICK_PER_CLASS, QUICK_EPOCHS, QUICK_SEEDS, QUICK_MAP_POINTS = 800, 2, (0,), 1500
 #: Ranking cut-off and code lengths of the retrieval numbers.
 K = 100
