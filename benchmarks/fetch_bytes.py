@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 from http_mirror import MirrorServer  # noqa: E402
 
 from doodlekit.config import relative_path  # noqa: E402
-from doodlekit.download import atomic_file  # noqa: E402
+from doodlekit.download import write_json_atomic  # noqa: E402
 from doodlekit.quickdraw import PIXELS, fetch  # noqa: E402
 
 MIRROR = Path(os.environ.get("DOODLEKIT_DATA", ROOT.parent / "shared" / "quickdraw")).resolve()
@@ -69,8 +69,7 @@ def main() -> dict:
     summary = {fmt: max(r["ratio"] for r in runs if r["format"] == fmt) for fmt, _, _ in PLAN}
     result = {"what": "HTTP body bytes sent by a loopback server per partial fetch, over bytes asked",
               "max_ratio_by_format": summary, "target_max_ratio": 1.1, "runs": runs}
-    with atomic_file(RESULTS) as sink:
-        sink.write(json.dumps(result, indent=1).encode())
+    write_json_atomic(RESULTS, result)
     return result
 
 

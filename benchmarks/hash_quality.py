@@ -15,22 +15,17 @@ Writes benchmarks/results/hash_quality.json.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+from common import RESULTS, machine, write_json
 
 from doodlekit.categories import DEFAULT_CATEGORIES
-from doodlekit.download import atomic_file
 from doodlekit.metrics import retrieval_report
 from doodlekit.semantics import LabelVectors, label_vectors, load_vectors
 
-RESULTS = Path(__file__).resolve().parent / "results"
 BITS = (16, 32, 64, 128)
 TARGET_BITS, TARGET_RATIO = 64, 0.95
 
@@ -56,24 +51,6 @@ def standin_description(per_class: int, noise: float) -> str:
         f"stand-in, not a model's embeddings: GloVe 6B 50-d label vectors of the {len(DEFAULT_CATEGORIES)} "
         f"default Quick, Draw! categories, {per_class} per class, plus N(0, ({noise}/sqrt(50))^2) noise per dimension"
     )
-
-
-def machine() -> dict[str, Any]:
-    """Where the numbers were measured (they depend on it)."""
-    return {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "cpus": os.cpu_count(),
-        "load_average_1min": os.getloadavg()[0],
-        "platform": platform.platform(),
-    }
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` as indented JSON, atomically."""
-    with atomic_file(path) as sink:
-        sink.write((json.dumps(data, indent=2) + "\n").encode())
-    print(f"wrote {path}")
 
 
 def main(argv: list[str] | None = None) -> int:

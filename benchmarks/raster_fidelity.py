@@ -26,7 +26,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from doodlekit.categories import DEFAULT_CATEGORIES, UNTUNED_CATEGORIES
-from doodlekit.download import atomic_file
+from doodlekit.download import write_json_atomic
 from doodlekit.quickdraw import load_bitmaps, load_drawings
 from doodlekit.raster import normalize_raw, rasterize, rasterize_many
 
@@ -196,8 +196,7 @@ def main() -> dict:
             "raw": milliseconds_per_drawing([raw for raw, _ in pairs], "raw"),
         },
     }
-    with atomic_file(RESULTS) as sink:
-        sink.write(json.dumps(result, indent=1).encode())
+    write_json_atomic(RESULTS, result)
     return result
 
 

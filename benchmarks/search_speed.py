@@ -42,7 +42,8 @@ from typing import Any
 from unittest.mock import patch
 
 import numpy as np
-from hash_quality import RESULTS, machine, standin_description, standin_embeddings, write_json
+from common import RESULTS, machine, target, write_json
+from hash_quality import standin_description, standin_embeddings
 from threadpoolctl import threadpool_limits
 
 from doodlekit.hashing import ITQ, hamming_rank, import_faiss
@@ -63,12 +64,6 @@ def best_time(run: Callable[[], Any], repeats: int) -> float:
         run()
         times.append(time.perf_counter() - start)
     return min(times)
-
-
-def target(relation: str, bound: float, value: float) -> dict[str, Any]:
-    """A target's JSON entry: the bound, the measured value and whether it was met."""
-    met = {">=": value >= bound, "<=": value <= bound, "<": value < bound}[relation]
-    return {"target": f"{relation} {bound}", "value": value, "met": bool(met)}
 
 
 def repeat_to(base: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from doodlekit import artifacts
-from doodlekit.download import atomic_file
+from doodlekit.download import write_json_atomic
 from doodlekit.quickdraw import load_drawings
 from doodlekit.widgets import MAX_POINTS_PER_STROKE, DoodlePad, scale_to_pad
 
@@ -101,8 +101,7 @@ def main(drawings_per_category: int) -> dict[str, Any]:
             "load_average_1min": round(os.getloadavg()[0], 2),
         },
     }
-    with atomic_file(RESULTS) as sink:
-        sink.write(json.dumps(result, indent=1).encode())
+    write_json_atomic(RESULTS, result)
     return result
 
 

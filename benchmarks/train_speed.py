@@ -33,8 +33,7 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import torch  # noqa: E402
-from hash_quality import RESULTS, machine, write_json  # noqa: E402
-from search_speed import target  # noqa: E402
+from common import RESULTS, machine, target, write_json  # noqa: E402
 
 from doodlekit.categories import DEFAULT_CATEGORIES, UNTUNED_CATEGORIES  # noqa: E402
 from doodlekit.losses import VARIANTS  # noqa: E402
