@@ -21,16 +21,18 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
+import numpy as np
 from tqdm.auto import tqdm
 
-from doodlekit.errors import DataNotFoundError, DoodleKitError, DownloadError, OfflineError
+from doodlekit.errors import CorruptFileError, DataNotFoundError, DoodleKitError, DownloadError, OfflineError
 
 #: Bytes read from the socket per ``read`` call.
 CHUNK_BYTES = 16 * 1024
@@ -329,6 +331,27 @@ def write_atomic(path: Path, data: bytes) -> None:
 def write_json_atomic(path: Path, payload: Any) -> None:
     """Write ``payload`` as indented JSON (no NaN or infinity) to ``path``, atomically."""
     write_atomic(path, (json.dumps(payload, indent=2, allow_nan=False) + "\n").encode())
+
+
+def read_npz(path: Path, keys: Sequence[str], *, what: str, remedy: str) -> dict[str, np.ndarray]:
+    """The arrays ``keys`` of the ``.npz`` file at ``path``, read without unpickling anything.
+
+    Raises:
+        DataNotFoundError: no file at ``path``.
+        CorruptFileError: the file is not a readable ``.npz`` or lacks one of ``keys``.
+        Both messages name ``what`` the file should be and end with ``remedy``.
+    """
+    if not path.is_file():
+        raise DataNotFoundError(f"no {what} at {path}; {remedy}")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in keys if key in archive.files}
+    except (ValueError, OSError, zipfile.BadZipFile) as exc:
+        raise CorruptFileError(f"{path} cannot be read as a {what} ({exc}); {remedy}") from exc
+    missing = [key for key in keys if key not in arrays]
+    if missing:
+        raise CorruptFileError(f"{path} is not a {what} (missing {', '.join(missing)}); {remedy}")
+    return arrays
 
 
 def sha256_file(path: Path) -> str:

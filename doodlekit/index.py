@@ -9,14 +9,13 @@ and read with ``allow_pickle=False``.
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from doodlekit.download import atomic_file
-from doodlekit.errors import CorruptFileError, DataNotFoundError
+from doodlekit.download import atomic_file, read_npz
+from doodlekit.errors import CorruptFileError
 from doodlekit.hashing import (
     Backend,
     check_codes,
@@ -160,21 +159,7 @@ class HammingIndex:
     def load(cls, path: str | os.PathLike) -> HammingIndex:
         """Read an index written by :meth:`save` (no pickles are ever loaded)."""
         path = Path(path)
-        if not path.is_file():
-            raise DataNotFoundError(f"no Hamming index file at {path}; build one and save() it there first")
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                arrays = {key: archive[key] for key in _KEYS if key in archive.files}
-        except (ValueError, OSError, zipfile.BadZipFile) as exc:
-            raise CorruptFileError(
-                f"{path} cannot be read as a Hamming index ({exc}); rebuild it with HammingIndex.save()"
-            ) from exc
-        missing = [key for key in _KEYS if key not in arrays]
-        if missing:
-            raise CorruptFileError(
-                f"{path} is not a doodlekit Hamming index (missing {', '.join(missing)}); "
-                "rebuild it with HammingIndex.save()"
-            )
+        arrays = read_npz(path, _KEYS, what="doodlekit Hamming index", remedy="rebuild it with HammingIndex.save()")
         if int(arrays["format_version"]) != _FORMAT_VERSION:
             raise CorruptFileError(
                 f"{path} has index format {int(arrays['format_version'])}, this doodlekit reads "

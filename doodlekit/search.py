@@ -14,7 +14,6 @@ import contextlib
 import hashlib
 import io
 import os
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +22,8 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from doodlekit.download import atomic_file
-from doodlekit.errors import CheckpointMismatchError, CorruptFileError, DataNotFoundError
+from doodlekit.download import atomic_file, read_npz
+from doodlekit.errors import CheckpointMismatchError, CorruptFileError
 from doodlekit.hashing import ITQ, RandomHyperplaneLSH
 from doodlekit.index import HammingIndex
 from doodlekit.models import DoodleNet
@@ -275,21 +274,14 @@ class DoodleSearch:
             CheckpointMismatchError: built for another model or other label vectors.
         """
         path = Path(path)
-        redo = "Delete it and build the search again (DoodleSearch.build(...).save(path))."
-        if not path.is_file():
-            raise DataNotFoundError(f"no doodle search at {path}; build one with DoodleSearch.build(...).save(path)")
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                stored = {key: archive[key] for key in _KEYS if key in archive.files}
-        except (ValueError, OSError, zipfile.BadZipFile) as exc:
-            raise CorruptFileError(f"{path} is not a readable doodle search file ({exc}). {redo}") from exc
+        redo = "build the search again with DoodleSearch.build(...).save(path)"
+        stored = read_npz(path, _KEYS, what="doodle search file", remedy=redo)
         if (
-            set(stored) != set(_KEYS)
-            or str(stored["format"]) != SEARCH_FORMAT
+            str(stored["format"]) != SEARCH_FORMAT
             or str(stored["hasher"]) not in HASHERS
             or str(stored["which"]) not in ("embedding", "features")
         ):
-            raise CorruptFileError(f"{path} is not a {SEARCH_FORMAT!r} doodle search file. {redo}")
+            raise CorruptFileError(f"{path} is not a {SEARCH_FORMAT!r} doodle search file; {redo}")
         if str(stored["model_digest"]) != model_digest(trained.model) or (
             str(stored["fingerprint"]) != trained.label_vectors.fingerprint
         ):
