@@ -417,3 +417,29 @@ def validate_categories(names: "list[str] | tuple[str, ...] | str") -> list[str]
     if duplicates:
         raise UnknownCategoryError(f"categories listed twice: {', '.join(duplicates)}; list each once")
     return checked
+
+
+#: Semantic families of the offline mirror's 41 categories (:data:`DEFAULT_CATEGORIES` and
+#: :data:`UNTUNED_CATEGORIES`), family -> members. The lesson's 15 categories come first in
+#: their families (animals cat, dog, horse, bird, fish; vehicles car, bicycle, airplane; fruit
+#: apple, banana; sky cloud, moon, star; shapes circle, square). Figures colour by family
+#: (:data:`doodlekit.plotting.FAMILY_COLOURS`), so one family has one colour across the kit.
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "animals": ("cat", "dog", "horse", "bird", "fish", "bee", "frog", "lion", "dragon", "sea turtle"),
+    "vehicles": ("car", "bicycle", "airplane", "train"),
+    "fruit": ("apple", "banana"),
+    "sky": ("cloud", "moon", "star", "rainbow"),
+    "shapes": ("circle", "square", "diamond"),
+    "plants": ("flower", "tree", "house plant"),
+    "things": ("crown", "house", "alarm clock", "book", "boomerang", "bowtie", "clock", "donut", "knife", "pants"),
+    "faces": ("angel", "eye", "skull", "smiley face", "The Mona Lisa"),
+}
+#: The family of a category that :data:`FAMILIES` does not list.
+OTHER_FAMILY = "other"
+
+_FAMILY_OF = {name: fam for fam, members in FAMILIES.items() for name in members}
+
+
+def family(name: str) -> str:
+    """The semantic family of a category (``"cat"`` -> ``"animals"``); :data:`OTHER_FAMILY` if unlisted."""
+    return _FAMILY_OF.get(name, OTHER_FAMILY)

@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from doodlekit import __version__
 from doodlekit.config import FORMATS
@@ -124,8 +125,32 @@ def add_reproduce(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=_run_reproduce)
 
 
+def _run_lesson_models(args: argparse.Namespace) -> int:
+    from doodlekit.artifacts import REFERENCE_MANIFEST, write_reference
+
+    manifest = write_reference(args.out)
+    for variant, entry in manifest["models"].items():
+        test = entry["test"]
+        print(f"{variant:<16} {entry['file']:<28} sha256 {entry['sha256'][:16]}...  test top-1 {test['top1']:.3f}")
+    print(f"wrote {args.out / REFERENCE_MANIFEST}")
+    return 0
+
+
+def add_lesson_models(subparsers: argparse._SubParsersAction) -> None:
+    """``doodlekit lesson-models``: train the lessons' reference models (for maintainers)."""
+    parser = subparsers.add_parser(
+        "lesson-models", help="train the lessons' reference models with the lesson recipe (for maintainers)",
+        description="Train the three lesson models with doodlekit.artifacts.LESSON's recipe and write them, with "
+                    "their SHA-256, recipe, history and test metrics, into --out. The kit ships the result in "
+                    "doodlekit/reference/, which the notebooks use so that their numbers are the same on every "
+                    "machine. About a minute on 2 CPU cores.",
+    )
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder (created)")
+    parser.set_defaults(run=_run_lesson_models)
+
+
 #: The subcommands: each adds its parser and sets ``run``.
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_fetch, add_reproduce]
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_fetch, add_reproduce, add_lesson_models]
 
 
 def build_parser() -> argparse.ArgumentParser:

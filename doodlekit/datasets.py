@@ -1,4 +1,4 @@
-"""Torch datasets of Quick, Draw! bitmaps and strokes, in torchvision's shape.
+"""Torch datasets of Quick, Draw! bitmaps and strokes, in torchvision's shape (without importing it).
 
 Both take a per-class cap and a seeded train/val/test split made per category
 (:func:`split_indices`), so a category's split depends only on the seed, its name and
@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from torchvision.datasets import VisionDataset
 
 from doodlekit.categories import DEFAULT_CATEGORIES, validate_categories
 from doodlekit.config import get_settings
@@ -52,7 +51,7 @@ def split_indices(
     return np.sort(part).astype(np.int64)
 
 
-class QuickDrawBitmaps(VisionDataset):
+class QuickDrawBitmaps(torch.utils.data.Dataset):
     """28x28 Quick, Draw! bitmaps of some categories, labelled by their index in ``categories``.
 
     Items are ``(image, label)``: ``image`` a float32 tensor (1, 28, 28) in [0, 1] (ink = 1)
@@ -80,7 +79,8 @@ class QuickDrawBitmaps(VisionDataset):
         progress: bool = False,
     ) -> None:
         settings = get_settings(base_url, data_dir, root)
-        super().__init__(root=settings.cache_dir, transform=transform)
+        self.root = settings.cache_dir
+        self.transform = transform
         self.categories = validate_categories(categories)
         self.split = split
         images, targets = [], []
@@ -108,8 +108,9 @@ class QuickDrawBitmaps(VisionDataset):
             images = [self.transform(image) for image in images]
         return list(zip(images, self.targets[indices].tolist()))
 
-    def extra_repr(self) -> str:
-        return f"Split: {self.split}\nCategories: {len(self.categories)}"
+    def __repr__(self) -> str:
+        return (f"Dataset {type(self).__name__}\n    Number of datapoints: {len(self)}\n    Root location: {self.root}\n"
+                f"    Split: {self.split}\n    Categories: {len(self.categories)}")
 
 
 class QuickDrawStrokes(torch.utils.data.Dataset):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torchvision
 from torch import nn
 
 #: Backbones of :class:`DoodleNet`: ``"small"`` trains on a laptop CPU in minutes;
@@ -41,7 +40,13 @@ def _small_encoder(feature_dim: int) -> nn.Sequential:
 
 
 def _resnet18_encoder() -> tuple[nn.Module, int]:
-    """torchvision's ResNet-18 with a 3x3 stride-1 one-channel stem and no max-pool (28 px input)."""
+    """torchvision's ResNet-18 with a 3x3 stride-1 one-channel stem and no max-pool (28 px input).
+
+    torchvision is imported here, not with the module: it brings torch's compiler stack (about
+    90 MB per kernel), which the small CPU backbone never needs.
+    """
+    import torchvision
+
     net = torchvision.models.resnet18(weights=None)
     net.conv1 = nn.Conv2d(1, 64, 3, stride=1, padding=1, bias=False)
     net.maxpool = nn.Identity()

@@ -6,7 +6,13 @@
   :func:`similarity_heatmaps`, :func:`pair_scatter`);
 - training: :func:`training_curves`, :func:`confusion_heatmap`;
 - retrieval: :func:`map_vs_bits`, :func:`query_gallery`, :func:`answer_gallery`;
-- maps: :func:`embedding_maps` (2-D projections side by side).
+- maps: :func:`embedding_maps` (2-D projections side by side, aligned to a label map by
+  :func:`align_map`, an orthogonal Procrustes fit of :func:`class_centres`).
+
+Classes are coloured by semantic family (:data:`doodlekit.categories.FAMILIES`) with one palette,
+:data:`FAMILY_COLOURS`, so "animals" has the same colour in every notebook; training variants
+have fixed names and colours (:data:`VARIANT_NAMES`, :data:`VARIANT_COLOURS`); :func:`category_colour`
+gives a class its colour.
 
 Every helper draws with matplotlib's object API and returns the figure (or seaborn grid) it
 made, so a notebook cell can keep, tweak or save it; helpers that take ``ax`` draw into it.
@@ -21,14 +27,45 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
+from matplotlib import patheffects
 from matplotlib.axes import Axes
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.text import Text
 from matplotlib.ticker import ScalarFormatter
+from scipy.linalg import orthogonal_procrustes
+
+from doodlekit.categories import FAMILIES, OTHER_FAMILY, family
 
 #: Resolution of every figure made here (dots per inch).
 DPI = 80
 #: Colour map of bitmaps: ink (255) dark on white paper (0).
 INK = "gray_r"
+
+#: Colour of each semantic family of :data:`doodlekit.categories.FAMILIES` (and of unlisted
+#: categories, :data:`~doodlekit.categories.OTHER_FAMILY`), the same in every figure.
+FAMILY_COLOURS: dict[str, str] = {
+    "animals": "tab:blue", "vehicles": "tab:red", "fruit": "tab:orange", "sky": "tab:purple",
+    "shapes": "tab:cyan", "plants": "tab:green", "things": "tab:brown", "faces": "tab:pink",
+    OTHER_FAMILY: "tab:gray",
+}
+#: Training variant -> how legends name it.
+VARIANT_NAMES: dict[str, str] = {"ce": "CE", "fixed_margin": "fixed margin", "adaptive_margin": "adaptive margin"}
+#: Training variant -> its colour in every figure (other run names take the default colour cycle).
+VARIANT_COLOURS: dict[str, str] = {"ce": "tab:gray", "fixed_margin": "tab:blue", "adaptive_margin": "tab:orange"}
+#: Record entry of a training history -> panel title (others: ``train_``/``val_`` spelt out).
+METRIC_TITLES: dict[str, str] = {
+    "train_total": "training loss (total)", "train_ce": "training cross-entropy",
+    "train_semantic": "training semantic loss", "val_total": "validation loss (total)",
+    "val_ce": "validation cross-entropy", "val_semantic": "validation semantic loss",
+    "val_top1": "validation top-1 accuracy", "val_top5": "validation top-5 accuracy",
+    "val_cos_true": "validation cos(z, v_y)", "val_cos_other": "validation max cos(z, v_k), k \u2260 y",
+    "lr": "learning rate", "train_seconds": "training time (s)",
+}
+# Lighter (> 0) or darker (< 0) shades of a family's colour for its 1st, 2nd, ... member.
+_SHADES = (0.0, -0.35, 0.4, -0.18, 0.22, -0.45, 0.5, -0.08, 0.3, -0.27)
 
 _Drawing = Sequence[Sequence[Sequence[float]]]
 
@@ -61,6 +98,42 @@ def _blank(ax: Axes) -> None:
     ax.set_yticks([])
     for spine in ax.spines.values():
         spine.set_visible(False)
+
+
+
+# --- palette ------------------------------------------------------------------------------
+
+
+def category_colour(name: str) -> tuple[float, float, float]:
+    """RGB of a category: its family's colour (:data:`FAMILY_COLOURS`), a shade lighter or darker
+    per member of the family so that classes of one family stay apart. The same in every call."""
+    fam = family(name)
+    base = np.array(to_rgb(FAMILY_COLOURS[fam]))
+    members = FAMILIES.get(fam, ())
+    shade = _SHADES[members.index(name) % len(_SHADES)] if name in members else 0.0
+    target = np.ones(3) if shade > 0 else np.zeros(3)
+    return tuple(float(v) for v in base + abs(shade) * (target - base))
+
+
+def _family_handles(names: Sequence[str]) -> list[Patch]:
+    """Legend patches of the families of ``names``, in :data:`FAMILY_COLOURS` order."""
+    present = {family(name) for name in names}
+    return [Patch(color=colour, label=fam) for fam, colour in FAMILY_COLOURS.items() if fam in present]
+
+
+def _variant_style(name: str, i: int) -> tuple[str, Any]:
+    """(legend name, colour) of the ``i``-th run called ``name``."""
+    return VARIANT_NAMES.get(name, name), VARIANT_COLOURS.get(name, f"C{i % 10}")
+
+
+def _metric_title(metric: str) -> str:
+    """Readable title of a history entry: :data:`METRIC_TITLES`, else ``train_x`` -> ``training x``."""
+    if metric in METRIC_TITLES:
+        return METRIC_TITLES[metric]
+    for prefix, word in (("train_", "training "), ("val_", "validation ")):
+        if metric.startswith(prefix):
+            return word + metric[len(prefix):].replace("_", " ")
+    return metric.replace("_", " ")
 
 
 # --- doodles ------------------------------------------------------------------------------
@@ -299,36 +372,66 @@ def similarity_heatmaps(
     vmin: float | None = None,
     vmax: float | None = None,
     cmap: str = "viridis",
+    cbar_label: str = "cosine",
 ) -> Figure:
     """Several (C, C) matrices over the same names side by side, on one colour scale, no annotations.
+
+    All panels have the same size; one colour bar, labelled ``cbar_label``, stands beside them.
 
     Args:
         matrices: panel title -> (C, C) matrix (e.g. centroid cosines of two models and label cosines).
         names: the C names, in the matrices' order (shown on the first panel's y axis and every x axis).
+        vmin, vmax: the shared colour scale (default: the range of all matrices).
+        cbar_label: what the colours are.
 
     Returns:
-        The figure: 1 x len(matrices) heatmaps and one colour bar.
+        The figure: 1 x len(matrices) heatmaps, then the colour bar's axes.
     """
-    fig, axes = _figure(1, len(matrices), width=size * len(matrices) + 0.6, height=size + 0.4)
-    for i, (ax, (title, matrix)) in enumerate(zip(axes[0], matrices.items())):
-        matrix = np.asarray(matrix)
-        if matrix.shape != (len(names), len(names)):
-            raise ValueError(f"{title!r} must be ({len(names)}, {len(names)}) for the names, got {matrix.shape}")
-        last = i == len(matrices) - 1
-        sns.heatmap(matrix, ax=ax, xticklabels=names, yticklabels=names if i == 0 else False, cmap=cmap,
-                    vmin=vmin, vmax=vmax, square=True, cbar=last, cbar_kws={"shrink": 0.7} if last else None)
+    for title, matrix in matrices.items():
+        if np.shape(matrix) != (len(names), len(names)):
+            raise ValueError(f"{title!r} must be ({len(names)}, {len(names)}) for the names, got {np.shape(matrix)}")
+    values = [np.asarray(matrix, dtype=float) for matrix in matrices.values()]
+    vmin = min(float(v.min()) for v in values) if vmin is None and values else vmin
+    vmax = max(float(v.max()) for v in values) if vmax is None and values else vmax
+    n = len(matrices)
+    fig, axes = _figure(1, n + 1, width=size * n + 1.4, height=size + 0.85,
+                        gridspec_kw={"width_ratios": [1] * n + [0.05]})
+    for ax, (title, matrix) in zip(axes[0], zip(matrices, values)):
+        sns.heatmap(matrix, ax=ax, xticklabels=names, yticklabels=names if ax is axes[0, 0] else False, cmap=cmap,
+                    vmin=vmin, vmax=vmax, square=True, cbar=False)
         ax.set_title(title, fontsize=9)
-        ax.tick_params(labelsize=7)
-    fig.tight_layout(pad=0.3)
+        ax.tick_params(labelsize=7, length=2)
+    cax = axes[0, -1]
+    colourbar = fig.colorbar(axes[0, 0].collections[0], cax=cax)
+    colourbar.set_label(cbar_label, fontsize=8)
+    cax.tick_params(labelsize=7)
+    fig.tight_layout(pad=0.3, w_pad=0.4)
+    first = axes[0, 0].get_position()  # square heatmaps are shorter than their cells: match the bar to them
+    box = cax.get_position()
+    cax.set_position((box.x0, first.y0, box.width, first.height))
     return fig
 
 
 def similarity_clustermap(
-    matrix: np.ndarray, names: Sequence[str], *, size: float = 7.0, cmap: str = "vlag"
+    matrix: np.ndarray,
+    names: Sequence[str],
+    *,
+    size: float = 7.0,
+    cmap: str = "vlag",
+    title: str = "cosine similarity of label vectors, clustered",
+    cbar_label: str = "cosine of label vectors",
+    families: bool = True,
 ) -> sns.matrix.ClusterGrid:
     """A (C, C) cosine matrix with rows and columns reordered by hierarchical clustering.
 
-    Semantic families (animals, vehicles, food) show as blocks on the diagonal.
+    Semantic families (animals, vehicles, fruit) show as blocks on the diagonal; with
+    ``families``, a strip left of the rows gives each name's family colour (:data:`FAMILY_COLOURS`)
+    and a legend names them, so the blocks can be checked against the families.
+
+    Args:
+        matrix: (C, C) cosines in [-1, 1]; names: the C names in the matrix's order.
+        size: inches per side.
+        title: over the column dendrogram; cbar_label: the colour bar's label.
 
     Returns:
         The seaborn ``ClusterGrid`` (its ``.figure``, ``.ax_heatmap``, ``.dendrogram_row.reordered_ind``).
@@ -336,11 +439,31 @@ def similarity_clustermap(
     matrix = np.asarray(matrix)
     if matrix.shape != (len(names), len(names)):
         raise ValueError(f"matrix must be ({len(names)}, {len(names)}) for {len(names)} names, got {matrix.shape}")
+    row_colours = [FAMILY_COLOURS[family(name)] for name in names] if families else None
     grid = sns.clustermap(matrix, xticklabels=names, yticklabels=names, cmap=cmap, center=0, vmin=-1, vmax=1,
                           method="average", metric="cosine", figsize=(size, size), dendrogram_ratio=0.12,
-                          cbar_pos=(0.02, 0.85, 0.03, 0.12))
-    grid.figure.set_dpi(DPI)
+                          colors_ratio=0.02, row_colors=row_colours, cbar_pos=(0.02, 0.9, 0.1, 0.02),
+                          cbar_kws={"orientation": "horizontal", "ticks": [-1, 0, 1]})
+    fig = grid.figure
+    fig.set_dpi(DPI)
     grid.ax_heatmap.tick_params(labelsize=max(4, min(9, int(300 / len(names)))))
+    if families:
+        grid.ax_row_colors.set_xticks([])
+    # room at the top for the title and the family legend; the colour bar goes in the free top-left corner
+    top = 1 - 0.6 / size
+    grid.ax_cbar.set_axis_off()
+    fig.tight_layout(rect=(0, 0, 1, top), h_pad=0.02, w_pad=0.02)
+    grid.ax_cbar.set_axis_on()
+    corner_x, corner_y = grid.ax_row_dendrogram.get_position(), grid.ax_col_dendrogram.get_position()
+    grid.ax_cbar.set_position((corner_x.x0 + 0.1 * corner_x.width, corner_y.y0 + 0.2 * corner_y.height,
+                               0.8 * corner_x.width, 0.15 * corner_y.height))
+    grid.ax_cbar.set_title(cbar_label.replace(" of ", " of\n", 1), fontsize=8, pad=3)
+    grid.ax_cbar.tick_params(labelsize=7, length=2, pad=1)
+    fig.suptitle(title, fontsize=11, y=1 - 0.08 / size)
+    if families:
+        fig.legend(handles=_family_handles(names), loc="upper center", bbox_to_anchor=(0.5, 1 - 0.3 / size),
+                   ncol=len(FAMILY_COLOURS), fontsize=8, frameon=False, handlelength=1, columnspacing=1.0,
+                   handletextpad=0.4)
     return grid
 
 
@@ -391,8 +514,13 @@ def training_curves(
     metrics: Sequence[str] = ("train_total", "val_top1", "val_cos_true"),
     *,
     size: float = 3.0,
+    titles: Mapping[str, str] | None = None,
 ) -> Figure:
     """Per-epoch curves of several runs, one panel per metric, one line per run.
+
+    Panels are titled in words (:data:`METRIC_TITLES`: ``"train_ce"`` -> "training
+    cross-entropy"); runs named like variants get the kit's names and colours
+    (:data:`VARIANT_NAMES`, :data:`VARIANT_COLOURS`: ``"adaptive_margin"`` -> "adaptive margin").
 
     Args:
         histories: run name -> its per-epoch records: a :class:`doodlekit.training.History`, a
@@ -400,26 +528,31 @@ def training_curves(
         metrics: record entries to plot (e.g. ``"train_ce"``, ``"val_top1"``, ``"val_cos_other"``);
             a run without an entry is left out of that panel.
         size: inches per panel.
+        titles: metric -> panel title, for metrics :data:`METRIC_TITLES` does not name as wanted.
 
     Returns:
-        The figure: 1 x len(metrics) axes, epochs on x, a legend on the first panel.
+        The figure: 1 x len(metrics) axes, epochs on x, one legend of the runs under the panels.
     """
-    fig, axes = _figure(1, len(metrics), width=size * len(metrics) + 0.4, height=size * 0.85)
-    for name, history in histories.items():
+    fig, axes = _figure(1, len(metrics), width=size * len(metrics) + 0.4, height=size * 0.85 + 0.35)
+    handles: dict[str, Line2D] = {}
+    for i, (name, history) in enumerate(histories.items()):
         records = history.records if hasattr(history, "records") else history
         if hasattr(records, "reset_index"):  # a DataFrame indexed by epoch
             records = records.reset_index().to_dict("records")
+        label, colour = _variant_style(name, i)
         epochs = [record["epoch"] for record in records]
         for ax, metric in zip(axes[0], metrics):
             if all(metric in record for record in records):
-                ax.plot(epochs, [record[metric] for record in records], marker="o", ms=3, label=name)
+                (handles[label],) = ax.plot(epochs, [record[metric] for record in records], marker="o", ms=3,
+                                            color=colour, label=label)
     for ax, metric in zip(axes[0], metrics):
-        ax.set_title(metric, fontsize=9)
+        ax.set_title((titles or {}).get(metric, _metric_title(metric)), fontsize=9)
         ax.set_xlabel("epoch", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.xaxis.get_major_locator().set_params(integer=True)
-    axes[0, 0].legend(fontsize=7)
-    fig.tight_layout(pad=0.3)
+    fig.tight_layout(pad=0.3, rect=(0, 0.3 / fig.get_figheight(), 1, 1))
+    fig.legend(handles=list(handles.values()), loc="lower center", ncol=max(1, len(handles)), fontsize=8,
+               frameon=False)
     return fig
 
 
@@ -462,35 +595,57 @@ def confusion_heatmap(
 # --- retrieval ----------------------------------------------------------------------------
 
 
-def map_vs_bits(reports: Mapping[str, Any], *, metric: str = "map", size: float = 3.6) -> Figure:
+def map_vs_bits(
+    reports: Mapping[str, Any], *, metric: str = "map", size: float = 3.6, from_zero: bool = False
+) -> Figure:
     """A retrieval metric against code length, one line per model, float cosine as dashed lines.
 
+    The y axis is zoomed on the data unless ``from_zero``; a zoomed axis says so in its label
+    ("axis starts at 0.60") and has a break mark (two slashes) at its foot.
+
     Args:
-        reports: model name -> :class:`doodlekit.metrics.RetrievalReport`.
+        reports: model name -> :class:`doodlekit.metrics.RetrievalReport`; variant names
+            (``"adaptive_margin"``) get the kit's legend names and colours (:data:`VARIANT_NAMES`).
         metric: a :class:`~doodlekit.metrics.RetrievalScores` field: ``"map"``, ``"precision"``,
             ``"semantic_precision"``, ``"miss_similarity"`` ...
+        from_zero: start the y axis at 0 (the absolute picture) instead of zooming on the data.
 
     Returns:
-        The figure: one axes, bits on a log2 x axis.
+        The figure: one axes, bits on a log2 x axis, the legend to its right.
     """
-    fig, axes = _figure(1, 1, width=size + 0.6, height=size * 0.8)
+    fig, axes = _figure(1, 1, width=size + 1.9, height=size * 0.8)
     ax = axes[0, 0]
     for i, (name, report) in enumerate(reports.items()):
-        colour = plt.get_cmap("tab10")(i)
+        label, colour = _variant_style(name, i)
         bits = sorted(report.hashed)
         ax.plot(bits, [getattr(report.hashed[b], metric) for b in bits], marker="o", color=colour,
-                label=f"{name} ({report.hasher.upper()} codes)")
-        ax.axhline(getattr(report.cosine, metric), color=colour, ls="--", lw=1, label=f"{name} (float cosine)")
+                label=f"{label}, {report.hasher.upper()} codes")
+        ax.axhline(getattr(report.cosine, metric), color=colour, ls="--", lw=1, label=f"{label}, float cosine")
     ax.set_xscale("log", base=2)
     ax.set_xticks(sorted({b for report in reports.values() for b in report.hashed}))
     ax.get_xaxis().set_major_formatter(ScalarFormatter())
     ax.set_xlabel("code length (bits)", fontsize=9)
     k = next(iter(reports.values())).k if reports else None
-    ax.set_ylabel(f"{metric}@{k}" if metric in ("map", "precision") else metric, fontsize=9)
+    names = {"map": "mAP", "precision": "precision", "semantic_precision": "semantic precision"}
+    ylabel = f"{names[metric]}@{k}" if metric in names else metric.replace("_", " ")
+    if from_zero:
+        ax.set_ylim(bottom=0)
+    else:
+        bottom = ax.get_ylim()[0]
+        if bottom > 0:
+            ylabel += f"  (axis starts at {bottom:.2f})"
+            _break_mark(ax)
+    ax.set_ylabel(ylabel, fontsize=9)
     ax.tick_params(labelsize=8)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
     fig.tight_layout(pad=0.3)
     return fig
+
+
+def _break_mark(ax: Axes) -> None:
+    """Two short slashes across the foot of the y axis: the axis does not start at 0."""
+    for dy in (0.0, 0.025):
+        ax.plot([-0.025, 0.025], [0.01 + dy, 0.04 + dy], transform=ax.transAxes, color="k", lw=1, clip_on=False)
 
 
 def query_gallery(
@@ -569,42 +724,193 @@ def answer_gallery(
 # --- maps ---------------------------------------------------------------------------------
 
 
+def class_centres(coords: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The classes present and their centres: (K,) labels and (K, 2) per-class medians of ``coords`` (N, 2).
+
+    Medians rather than means, so that a few stray points of a UMAP island do not move its centre.
+    """
+    coords, labels = np.asarray(coords, dtype=float), np.asarray(labels)
+    classes = np.unique(labels)
+    return classes, np.array([np.median(coords[labels == c], axis=0) for c in classes]).reshape(-1, 2)
+
+
+def align_map(
+    coords: np.ndarray, labels: np.ndarray, reference: np.ndarray, reference_labels: np.ndarray
+) -> np.ndarray:
+    """Rotate, reflect, scale and shift a 2-D map so that its class centres fall near a reference map's.
+
+    A 2-D map (UMAP, MDS) is only defined up to rotation, reflection and scale, so two maps of
+    the same classes can look unrelated. This solves the orthogonal Procrustes problem on the
+    class centres (:func:`class_centres`) of the classes both maps have: with ``A`` and ``B`` the
+    centred centres of the map and of the reference, each divided by its Frobenius norm,
+    ``R = argmin ||A R - B||`` over orthogonal 2 x 2 matrices (rotations and reflections, by SVD:
+    :func:`scipy.linalg.orthogonal_procrustes`); every point then moves as
+    ``x -> (x - mean_A) / |A| @ R * |B| + mean_B``. Distances within the map keep their ratios:
+    nothing is bent, only turned, mirrored and scaled. Deterministic.
+
+    Args:
+        coords: (N, 2) map; labels: (N,) its classes.
+        reference: (M, 2) map to align to (e.g. a label map, one point per class); reference_labels: (M,).
+
+    Returns:
+        (N, 2) float64 aligned coordinates; ``coords`` unchanged when the maps share fewer than 3 classes.
+    """
+    coords = np.asarray(coords, dtype=float)
+    classes, centres = class_centres(coords, labels)
+    ref_classes, ref_centres = class_centres(reference, reference_labels)
+    common, mine, theirs = np.intersect1d(classes, ref_classes, return_indices=True)
+    if len(common) < 3:
+        return coords
+    a, b = centres[mine], ref_centres[theirs]
+    mean_a, mean_b = a.mean(axis=0), b.mean(axis=0)
+    scale_a, scale_b = np.linalg.norm(a - mean_a), np.linalg.norm(b - mean_b)
+    if scale_a == 0 or scale_b == 0:
+        return coords
+    rotation, _ = orthogonal_procrustes((a - mean_a) / scale_a, (b - mean_b) / scale_b)
+    return (coords - mean_a) / scale_a @ rotation * scale_b + mean_b
+
+
+def _one_point_per_class(labels: np.ndarray) -> bool:
+    return len(labels) >= 3 and len(np.unique(labels)) == len(labels)
+
+
+def _spread_labels(
+    ax: Axes, texts: Sequence[Text], anchors: np.ndarray, *, obstacles: np.ndarray | None = None, steps: int = 200
+) -> None:
+    """Move overlapping texts apart (deterministically, in screen space) and keep them inside the axes.
+
+    Each text is nudged away from the texts it overlaps, and out of the ``obstacles`` (data
+    coordinates (m, 2) of markers that stay visible, about 10 pixels wide); one moved far from its
+    anchor (data coordinates (n, 2)) gets a thin leader line back to it. Call once the layout is final.
+    """
+    if not texts:
+        return
+    boxes = [text.get_window_extent() for text in texts]
+    size = np.array([[box.width + 4, box.height + 2] for box in boxes])  # a few pixels of air
+    centre = np.array([[box.x0 + box.width / 2, box.y0 + box.height / 2] for box in boxes])
+    start = centre.copy()
+    fixed = ax.transData.transform(obstacles) if obstacles is not None and len(obstacles) else np.empty((0, 2))
+    fixed_size = np.full((len(fixed), 2), 10.0 * ax.figure.dpi / 100)
+    frame = ax.get_window_extent()
+    half = size / 2
+    for _ in range(steps):
+        moved = False
+        for i in range(len(texts)):
+            gap = np.abs(centre[i] - centre) - (size[i] + size) / 2  # < 0 in both coordinates: overlap
+            gap[i] = 0
+            for j in np.flatnonzero((gap < 0).all(axis=1)):
+                # push apart along the direction of smaller overlap, half each; ties broken by index
+                axis = int(-gap[j, 1] < -gap[j, 0])
+                direction = np.sign(centre[i, axis] - centre[j, axis]) or (1.0 if i < j else -1.0)
+                step = (-gap[j, axis] / 2 + 0.5) * direction
+                centre[i, axis] += step
+                centre[j, axis] -= step
+                moved = True
+            gap = np.abs(centre[i] - fixed) - (size[i] + fixed_size) / 2
+            for j in np.flatnonzero((gap < 0).all(axis=1)):
+                axis = int(-gap[j, 1] < -gap[j, 0])
+                centre[i, axis] += (-gap[j, axis] + 0.5) * (np.sign(centre[i, axis] - fixed[j, axis]) or 1.0)
+                moved = True
+        centre[:, 0] = np.clip(centre[:, 0], frame.x0 + half[:, 0], frame.x1 - half[:, 0])
+        centre[:, 1] = np.clip(centre[:, 1], frame.y0 + half[:, 1], frame.y1 - half[:, 1])
+        if not moved:
+            break
+    to_data = ax.transData.inverted()
+    for text, old, new, anchor in zip(texts, start, centre, anchors):
+        x, y = text.get_position()
+        shift = to_data.transform(new) - to_data.transform(old)
+        text.set_position((x + shift[0], y + shift[1]))
+        if np.linalg.norm(new - old) > 12:
+            target = to_data.transform(new)
+            ax.plot([anchor[0], target[0]], [anchor[1], target[1]], color="0.4", lw=0.6, zorder=2.5)
+
+
 def embedding_maps(
     maps: Mapping[str, tuple[np.ndarray, np.ndarray]],
     names: Sequence[str],
     *,
     size: float = 3.8,
-    point_size: float = 4.0,
+    point_size: float = 12.0,
     label_points: bool = True,
+    align: bool = True,
+    reference: str | None = None,
+    legend: bool = True,
 ) -> Figure:
-    """2-D maps (e.g. UMAP) side by side, points coloured by class, class names at class medians.
+    """2-D maps (e.g. UMAP) side by side, points coloured by semantic family, each class named once.
+
+    Colours: each class has its family's colour (:data:`FAMILY_COLOURS`), a shade lighter or darker
+    per class (:func:`category_colour`), the same in every figure; a legend under the panels names
+    the families. Each class's name sits once, at the median of its points (beside the point for
+    a map with one point per class), outlined in white and moved apart from the other names where
+    they would overlap (with a thin line back to its place when moved far).
+
+    Alignment: with ``align``, every other panel is rotated, reflected and scaled onto the
+    ``reference`` panel by an orthogonal Procrustes fit of the class centres (:func:`align_map`),
+    so that, e.g., "animals at the top left" means the same in every panel. Panels keep equal
+    x and y scales. Deterministic: no randomness here (UMAP itself is computed by the caller).
 
     Args:
         maps: panel title -> (coordinates (N, 2), labels (N,) ints indexing ``names``). A map of
             the label vectors themselves is one point per class: coordinates (C, 2), labels arange(C).
         names: the class names.
+        size: inches per panel.
         point_size: marker area of the points (classes with one point get a larger marker).
-        label_points: write each class name at the median of its points.
+        label_points: write each class name once, at its centre.
+        align: align the panels to the reference panel.
+        reference: title of the panel the others are aligned to; by default the last panel with
+            one point per class (a label map), else the first panel.
+        legend: the family legend under the panels.
 
     Returns:
-        The figure: 1 x len(maps) axes, a shared colour per class.
+        The figure: 1 x len(maps) axes.
+
+    Raises:
+        ValueError: ``reference`` is not one of the panel titles.
     """
-    colours = plt.get_cmap("tab20", max(20, len(names)))
-    fig, axes = _figure(1, len(maps), width=size * len(maps), height=size)
-    for ax, (title, (coords, labels)) in zip(axes[0], maps.items()):
-        coords, labels = np.asarray(coords), np.asarray(labels)
-        single = len(np.unique(labels)) == len(labels)
-        ax.scatter(coords[:, 0], coords[:, 1], c=[colours(int(c) % colours.N) for c in labels],
-                   s=50 if single else point_size, alpha=1.0 if single else 0.5, linewidths=0)
-        if label_points:
-            for c in np.unique(labels):
-                x, y = np.median(coords[labels == c], axis=0)
-                # one point per class: name beside it; clouds of points: name on the cloud's median
-                ax.annotate(names[c], (x, y), fontsize=7, ha="left" if single else "center", va="center",
-                            xytext=(5, 0) if single else (0, 0), textcoords="offset points",
-                            bbox={"boxstyle": "round,pad=0.1", "fc": "white", "alpha": 0.6, "lw": 0})
-        ax.margins(0.12)
+    panels = {title: (np.asarray(coords, dtype=float), np.asarray(labels)) for title, (coords, labels) in maps.items()}
+    if reference is not None and reference not in panels:
+        raise ValueError(f"reference {reference!r} is not a panel; the panels are {list(panels)}")
+    if reference is None:
+        singles = [t for t in panels if _one_point_per_class(panels[t][1])]
+        reference = singles[-1] if singles else next(iter(panels), None)
+    if align and reference is not None:
+        ref_coords, ref_labels = panels[reference]
+        panels = {t: (c if t == reference else align_map(c, l, ref_coords, ref_labels), l)
+                  for t, (c, l) in panels.items()}
+    colours = np.array([category_colour(name) for name in names]).reshape(-1, 3)
+    rows = -(-len(_family_handles(names)) // max(1, int(size * len(panels) / 0.95))) if legend else 0
+    legend_space = 0.1 + 0.22 * rows if legend else 0.0
+    fig, axes = _figure(1, len(panels), width=size * len(panels), height=size + legend_space)
+    placed: list[tuple[Axes, list[Text], np.ndarray, np.ndarray | None]] = []
+    for ax, (title, (coords, labels)) in zip(axes[0], panels.items()):
+        single = _one_point_per_class(labels)
+        ax.scatter(coords[:, 0], coords[:, 1], c=colours[labels], s=60 if single else point_size,
+                   alpha=1.0 if single else 0.7, linewidths=0)
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.margins(x=0.22 if single else 0.08, y=0.08)  # room for names right of lone points
         ax.set_title(title, fontsize=10)
         _blank(ax)
-    fig.tight_layout(pad=0.3)
+        if label_points:
+            classes, centres = class_centres(coords, labels)
+            span = float(np.ptp(coords, axis=0).max()) if len(coords) else 1.0
+            if single:  # the name beside its point
+                spots, placement = centres + [0.03 * span, 0.0], {"ha": "left", "va": "center"}
+            else:  # the name just above its island: the island's upper edge, at most a little above its centre
+                tops = np.array([np.quantile(coords[labels == c, 1], 0.8) for c in classes])
+                lift = np.minimum(tops - centres[:, 1], 0.06 * span) + 0.01 * span
+                spots, placement = centres + np.c_[np.zeros(len(classes)), lift], {"ha": "center", "va": "bottom"}
+            outline = [patheffects.withStroke(linewidth=2.5, foreground="white")]
+            texts = [ax.text(*spot, names[c], fontsize=8, zorder=3, path_effects=outline, **placement)
+                     for c, spot in zip(classes, spots)]
+            placed.append((ax, texts, centres, centres if single else None))
+    if legend:
+        handles = _family_handles(names)
+        per_row = max(1, min(len(handles), int(fig.get_figwidth() / 0.95)))
+        fig.legend(handles=handles, loc="lower center", ncol=per_row, fontsize=8, frameon=False, handlelength=1,
+                   columnspacing=1.2, handletextpad=0.4)
+    fig.tight_layout(pad=0.3, rect=(0, legend_space / fig.get_figheight(), 1, 1))
+    for ax, texts, centres, points in placed:
+        ax.apply_aspect()
+        ax.set_autoscale_on(False)  # names are placed in screen space: the limits must not move any more
+        _spread_labels(ax, texts, centres, obstacles=points)
     return fig

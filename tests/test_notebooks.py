@@ -92,3 +92,23 @@ def test_stays_small(notebook: tuple[Path, nbformat.NotebookNode]) -> None:
     path, _ = notebook
     size = path.stat().st_size
     assert size <= MAX_BYTES, f"{path.name} is {size:,} bytes (> {MAX_BYTES:,}): lower figure dpi or sizes"
+
+
+#: nbval acts on a marker only when the comment line is exactly the marker.
+NBVAL_MARKER = re.compile(r"^\s*#\s*(NBVAL_\w+|PYTEST_VALIDATE_\w+)(.*)$", re.MULTILINE)
+
+
+def test_every_masked_output_says_why(notebook: tuple[Path, nbformat.NotebookNode]) -> None:
+    path, nb = notebook
+    for i, cell in enumerate(_code_cells(nb), 1):
+        lines = cell.source.splitlines()
+        for match in NBVAL_MARKER.finditer(cell.source):
+            assert not match.group(2).strip(), (
+                f"{path.name} code cell {i}: {match.group(0).strip()!r} is not an nbval marker (nbval reads a comment "
+                f"that is exactly '# {match.group(1)}'); put the reason on the next comment line"
+            )
+            at = next(n for n, line in enumerate(lines) if line.strip() == match.group(0).strip())
+            reason = lines[at + 1].strip() if at + 1 < len(lines) else ""
+            assert reason.startswith("# Not compared:") and len(reason) > 30, (
+                f"{path.name} code cell {i}: the line after {match.group(1)} must say why, as '# Not compared: ...'"
+            )

@@ -12,7 +12,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from doodlekit import plotting, quickdraw, raster, semantics
-from doodlekit.categories import DEFAULT_CATEGORIES
+from doodlekit.categories import DEFAULT_CATEGORIES, FAMILIES, OTHER_FAMILY, UNTUNED_CATEGORIES, family
 
 matplotlib.use("Agg")
 
@@ -44,6 +44,24 @@ def label_cosines() -> tuple[np.ndarray, list[str]]:
 
 def visible_axes(fig: Figure) -> list:
     return [ax for ax in fig.axes if ax.get_visible()]
+
+
+def tick_texts(labels: list) -> list[str]:
+    return [label.get_text() for label in labels]
+
+
+# --- palette --------------------------------------------------------------------------
+
+
+def test_every_mirror_category_has_one_family_with_a_colour() -> None:
+    members = [name for names in FAMILIES.values() for name in names]
+    assert sorted(members) == sorted(DEFAULT_CATEGORIES + UNTUNED_CATEGORIES)  # each exactly once
+    assert FAMILIES["animals"][:5] == ("cat", "dog", "horse", "bird", "fish")
+    assert family("banana") == "fruit" and family("zebra") == OTHER_FAMILY
+    assert set(plotting.FAMILY_COLOURS) == set(FAMILIES) | {OTHER_FAMILY}
+    # one colour per name, the same in every call; classes of one family get distinct shades
+    assert plotting.category_colour("dog") == plotting.category_colour("dog")
+    assert len({plotting.category_colour(name) for name in FAMILIES["animals"]}) == len(FAMILIES["animals"])
 
 
 # --- doodles --------------------------------------------------------------------------
@@ -113,6 +131,17 @@ def test_similarity_heatmap_and_clustermap(label_cosines: tuple[np.ndarray, list
     order = grid.dendrogram_row.reordered_ind
     assert sorted(order) == list(range(len(names)))
     assert [t.get_text() for t in grid.ax_heatmap.get_yticklabels()] == [names[i] for i in order]
+    assert grid.figure.get_suptitle() == "cosine similarity of label vectors, clustered"
+    assert grid.ax_cbar.get_title() == "cosine of\nlabel vectors"
+    # the family strip: each row's family colour, in the clustered order; a legend names the families
+    strip = grid.ax_row_colors.collections[0]
+    shown = strip.cmap(strip.norm(strip.get_array().ravel()))[:, :3]
+    expected = [matplotlib.colors.to_rgb(plotting.FAMILY_COLOURS[family(names[i])]) for i in order]
+    np.testing.assert_allclose(shown, expected)
+    (legend,) = grid.figure.legends
+    assert tick_texts(legend.get_texts()) == [f for f in plotting.FAMILY_COLOURS if f in {family(n) for n in names}]
+    plain = plotting.similarity_clustermap(cosines, names, title="t", cbar_label="c", families=False)
+    assert plain.ax_row_colors is None and not plain.figure.legends and plain.figure.get_suptitle() == "t"
     with pytest.raises(ValueError, match=r"\(10, 10\)"):
         plotting.similarity_heatmap(cosines[:3, :3], names)
 
@@ -127,10 +156,17 @@ def test_pair_scatter_has_one_dot_per_pair(label_cosines: tuple[np.ndarray, list
 def test_similarity_heatmaps_side_by_side(label_cosines: tuple[np.ndarray, list[str]]) -> None:
     cosines, names = label_cosines
     fig = plotting.similarity_heatmaps({"a": cosines, "b": 1 - cosines, "c": cosines}, names, vmin=-1, vmax=1)
-    heatmaps = [ax for ax in fig.axes if ax.get_title()]
+    *heatmaps, colourbar = fig.axes  # three heatmaps and one colour bar
     assert [ax.get_title() for ax in heatmaps] == ["a", "b", "c"]
-    assert len(fig.axes) == 4  # three heatmaps and one colour bar
-    assert [t.get_text() for t in heatmaps[0].get_yticklabels()] == names and not heatmaps[1].get_yticklabels()
+    assert colourbar.get_ylabel() == "cosine"
+    # all panels the same size (the colour bar has its own axes), names under every panel, rows on the first
+    sizes = {(round(ax.get_position().width, 4), round(ax.get_position().height, 4)) for ax in heatmaps}
+    assert len(sizes) == 1
+    assert all(tick_texts(ax.get_xticklabels()) == names for ax in heatmaps)
+    assert tick_texts(heatmaps[0].get_yticklabels()) == names and not heatmaps[2].get_yticklabels()
+    assert colourbar.get_position().height == pytest.approx(heatmaps[0].get_position().height)
+    labelled = plotting.similarity_heatmaps({"a": cosines}, names, cbar_label="cos(centroid, centroid)")
+    assert labelled.axes[-1].get_ylabel() == "cos(centroid, centroid)"
 
 
 # --- training -------------------------------------------------------------------------
@@ -139,12 +175,18 @@ def test_similarity_heatmaps_side_by_side(label_cosines: tuple[np.ndarray, list[
 def test_training_curves_one_panel_per_metric_one_line_per_run() -> None:
     records = [{"epoch": e, "train_ce": 1.0 / e, "val_top1": 0.5 + 0.1 * e} for e in (1, 2, 3)]
     with_cos = [dict(r, val_cos_true=0.2 * r["epoch"]) for r in records]
-    fig = plotting.training_curves({"ce": records, "adaptive": with_cos},
-                                   metrics=("train_ce", "val_top1", "val_cos_true"))
-    assert [ax.get_title() for ax in fig.axes] == ["train_ce", "val_top1", "val_cos_true"]
-    assert [len(ax.get_lines()) for ax in fig.axes] == [2, 2, 1]  # "ce" has no val_cos_true
+    fig = plotting.training_curves({"ce": records, "adaptive_margin": with_cos, "mine": records},
+                                   metrics=("train_ce", "val_top1", "val_cos_true", "val_cos_width"))
+    assert [ax.get_title() for ax in fig.axes] == [
+        "training cross-entropy", "validation top-1 accuracy", "validation cos(z, v_y)", "validation cos width"]
+    assert [len(ax.get_lines()) for ax in fig.axes] == [3, 3, 1, 0]  # "ce" and "mine" have no val_cos_true
     np.testing.assert_allclose(fig.axes[1].get_lines()[0].get_ydata(), [0.6, 0.7, 0.8])
-    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["ce", "adaptive"]
+    (legend,) = fig.legends  # one legend for all panels, variants by their names, other runs as given
+    assert tick_texts(legend.get_texts()) == ["CE", "adaptive margin", "mine"]
+    assert matplotlib.colors.to_hex(fig.axes[2].get_lines()[0].get_color()) == matplotlib.colors.to_hex(
+        plotting.VARIANT_COLOURS["adaptive_margin"])
+    renamed = plotting.training_curves({"ce": records}, metrics=("val_top1",), titles={"val_top1": "accuracy"})
+    assert renamed.axes[0].get_title() == "accuracy"
 
 
 def test_confusion_heatmap_normalises_rows() -> None:
@@ -176,11 +218,19 @@ def test_map_vs_bits_draws_codes_and_float_reference(pixel_search: tuple[np.ndar
                for name, hasher in (("itq", "itq"), ("lsh", "lsh"))}
     fig = plotting.map_vs_bits(reports)
     (ax,) = fig.axes
-    solid = [line for line in ax.get_lines() if line.get_linestyle() == "-"]
+    solid = [line for line in ax.get_lines() if line.get_linestyle() == "-" and line.get_marker() == "o"]
     dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert len(solid) == 2 and len(dashed) == 2
     np.testing.assert_allclose(solid[0].get_ydata(), [reports["itq"].hashed[b].map for b in (8, 16, 32)])
-    assert ax.get_ylabel() == "map@10"
+    assert ax.get_xlabel() == "code length (bits)"
+    # a zoomed y axis says where it starts, and shows a break mark (two slashes) at its foot
+    bottom = ax.get_ylim()[0]
+    assert bottom > 0 and ax.get_ylabel() == f"mAP@10  (axis starts at {bottom:.2f})"
+    assert len([line for line in ax.get_lines() if line.get_transform() == ax.transAxes]) == 2
+    (zero,) = plotting.map_vs_bits(reports, from_zero=True).axes
+    assert zero.get_ylim()[0] == 0 and zero.get_ylabel() == "mAP@10"
+    assert [line for line in zero.get_lines() if line.get_transform() == zero.transAxes] == []
+    assert tick_texts(zero.get_legend().get_texts())[:2] == ["itq, ITQ codes", "itq, float cosine"]
 
 
 def test_query_and_answer_galleries(bitmaps: dict[str, np.ndarray]) -> None:
@@ -227,7 +277,70 @@ def test_embedding_maps_and_label_map(label_cosines: tuple[np.ndarray, list[str]
     fig = plotting.embedding_maps({"points": (cloud, point_labels), "labels": (coords, np.arange(len(names)))},
                                   names)
     assert [ax.get_title() for ax in fig.axes] == ["points", "labels"]
-    assert len(fig.axes[0].texts) == 4 and len(fig.axes[1].texts) == len(names)
+    # each class named once per panel
+    assert sorted(tick_texts(fig.axes[0].texts)) == sorted(names[:4])
+    assert sorted(tick_texts(fig.axes[1].texts)) == sorted(names)
+
+
+@pytest.fixture(scope="module")
+def lesson_maps() -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """The lesson's 15 names, their label map (15, 2), and a point cloud (300, 2) with labels (300,):
+    noisy blobs around the label map, rotated, mirrored, scaled and shifted as a UMAP might be."""
+    from doodlekit import projection
+    from doodlekit.artifacts import LESSON
+
+    names = list(LESSON.categories)
+    reference = projection.label_map(semantics.label_vectors("glove-6b-50d", names).vectors)
+    labels = np.repeat(np.arange(len(names)), 20)
+    turn = np.array([[np.cos(2.0), -np.sin(2.0)], [np.sin(2.0), np.cos(2.0)]]) @ np.diag([1.0, -1.0])
+    noise = np.random.default_rng(0).standard_normal((len(labels), 2))
+    cloud = reference[labels] @ turn * 7 + [30, -5] + 0.2 * noise
+    return names, reference, cloud, labels
+
+
+def test_embedding_maps_align_to_the_label_map(lesson_maps: tuple) -> None:
+    names, reference, cloud, labels = lesson_maps
+    ref_labels = np.arange(len(names))
+
+    def centre_error(coords: np.ndarray) -> float:
+        return float(np.linalg.norm(plotting.class_centres(coords, labels)[1] - reference))
+
+    aligned = plotting.align_map(cloud, labels, reference, ref_labels)
+    assert centre_error(aligned) < 0.05 * centre_error(cloud) and centre_error(aligned) < 0.1
+    # only turned, mirrored, scaled and shifted: distance ratios within the map are kept
+    ratio = np.linalg.norm(aligned[1:] - aligned[:-1], axis=1) / np.linalg.norm(cloud[1:] - cloud[:-1], axis=1)
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-9)
+    two_classes = plotting.align_map(cloud[:40], labels[:40], reference, ref_labels)
+    np.testing.assert_array_equal(two_classes, cloud[:40])  # fewer than 3 shared classes: unchanged
+
+    maps = {"cloud": (cloud, labels), "label map": (reference, ref_labels)}
+    drawn = plotting.embedding_maps(maps, names).axes[0].collections[0].get_offsets()
+    np.testing.assert_allclose(drawn, aligned)  # the label map is the reference by default
+    unaligned = plotting.embedding_maps(maps, names, align=False).axes[0].collections[0].get_offsets()
+    np.testing.assert_allclose(unaligned, cloud)
+    assert centre_error(np.asarray(drawn)) < centre_error(np.asarray(unaligned))
+    flipped = plotting.embedding_maps(maps, names, reference="cloud")
+    np.testing.assert_allclose(flipped.axes[0].collections[0].get_offsets(), cloud)  # the reference stays put
+    with pytest.raises(ValueError, match="'umap' is not a panel"):
+        plotting.embedding_maps(maps, names, reference="umap")
+
+
+def test_embedding_maps_colour_by_family_with_one_palette(lesson_maps: tuple) -> None:
+    names, reference, cloud, labels = lesson_maps
+    maps = {"cloud": (cloud, labels), "label map": (reference, np.arange(len(names)))}
+    first, second = plotting.embedding_maps(maps, names), plotting.embedding_maps({"again": (cloud, labels)}, names)
+    colours = first.axes[0].collections[0].get_facecolors()[:, :3]
+    np.testing.assert_allclose(colours, [plotting.category_colour(names[c]) for c in labels])
+    np.testing.assert_allclose(second.axes[0].collections[0].get_facecolors()[:, :3], colours)  # same palette
+    assert first.axes[0].collections[0].get_facecolors()[0, 3] >= 0.7  # opaque enough to see
+    (legend,) = first.legends
+    assert tick_texts(legend.get_texts()) == ["animals", "vehicles", "fruit", "sky", "shapes"]
+    for ax in first.axes:  # every class named once, names kept apart
+        assert sorted(tick_texts(ax.texts)) == sorted(names)
+        boxes = [text.get_window_extent() for text in ax.texts]
+        overlaps = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]
+        assert not overlaps
+    assert not plotting.embedding_maps(maps, names, legend=False, label_points=False).legends
 
 
 def test_projection_helpers_sample_and_centroids(pixel_search: tuple[np.ndarray, np.ndarray]) -> None:

@@ -23,7 +23,11 @@ from doodlekit.reproduce import (
     K,
     QUICK_EPOCHS,
     QUICK_PER_CLASS,
+    REFERENCE_RESULTS,
+    REFERENCE_TOLERANCES,
+    compare_with_reference,
     make_config,
+    reference_results,
     run,
 )
 from doodlekit.semantics import DEFAULT_SPEC
@@ -180,3 +184,45 @@ def test_defaults_and_their_help(capsys: pytest.CaptureFixture[str]) -> None:
 def test_other_categories_get_held_out_names_chosen_for_them() -> None:
     untuned = make_config(UNTUNED_CATEGORIES)
     assert untuned.heldout == ("alarm clock", "dragon", "sea turtle") and len(untuned.seen) == 14
+
+
+def test_the_reference_results_are_shipped_with_their_machine_and_match_themselves() -> None:
+    for name in REFERENCE_RESULTS:
+        reference = reference_results(name)
+        expected = make_config(quick=name == "quick").to_dict()
+        assert {key: reference["config"][key] for key in expected} == expected, name
+        machine = reference["config"]["machine"]
+        assert machine["platform"] and machine["cpus"] >= 1 and machine["torch_cpu_capability"], name
+        assert "torch" in reference["config"]["versions"]
+        check = compare_with_reference(reference)
+        assert check is not None and check["reference"] == name and check["within"]
+        assert len(check["rows"]) == len(VARIANTS) * len(REFERENCE_TOLERANCES)
+    with pytest.raises(ValueError, match="unknown reference 'nightly'"):
+        reference_results("nightly")
+
+
+def test_another_configuration_has_no_reference_and_says_so(tiny: tuple[Path, dict[str, Any]]) -> None:
+    out, results = tiny
+    assert results["reference_check"] is None
+    assert "No shipped reference run has this configuration" in (out / "results.md").read_text()
+
+
+def test_a_run_outside_the_tolerance_is_flagged() -> None:
+    reference = reference_results("quick")
+    moved = json.loads(json.dumps(reference))
+    moved["variants"]["adaptive_margin"]["top1"]["mean"] -= 2 * REFERENCE_TOLERANCES["top1"]
+    check = compare_with_reference(moved)
+    assert check is not None and not check["within"]
+    outside = [(row["variant"], row["metric"]) for row in check["rows"] if not row["within"]]
+    assert outside == [("adaptive_margin", "top1")]
+
+
+@pytest.mark.slow
+def test_a_fresh_quick_run_lands_within_tolerance_of_the_shipped_reference(tmp_path: Path) -> None:
+    results = run(tmp_path / "out", quick=True, progress=False)
+    check = results["reference_check"]
+    assert check is not None and check["reference"] == "quick"
+    outside = [row for row in check["rows"] if not row["within"]]
+    assert not outside, f"outside the tolerance of the shipped --quick reference: {outside}"
+    report_text = (tmp_path / "out" / "results.md").read_text()
+    assert "## Against the shipped reference" in report_text and "every number is within its tolerance" in report_text

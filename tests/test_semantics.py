@@ -3,6 +3,10 @@ word2vec label-vector files in ../shared, and gensim.downloader with a stand-in 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tomllib
 import urllib.error
 from pathlib import Path
 
@@ -10,6 +14,7 @@ import gensim.downloader
 import numpy as np
 import pytest
 from gensim.models import KeyedVectors
+from scipy.stats import spearmanr
 
 from doodlekit import semantics
 from doodlekit.categories import CATEGORIES, DEFAULT_CATEGORIES
@@ -109,6 +114,7 @@ def test_changed_file_is_reloaded(glove: KeyedVectors, tmp_path: Path) -> None:
     [
         ("glove-6b-50", "Did you mean 'glove-6b-50d'"),
         ("word2vec-google-news", "Did you mean 'word2vec-google-news-300'"),
+        ("googlenews-quickdraw", "Did you mean 'googlenews-quickdraw345'"),
         ("", "non-empty"),
         ("gensim:", "names nothing"),
     ],
@@ -166,6 +172,66 @@ def test_local_specs_explain_what_is_missing(
         load_vectors("local:../wordvectors/googlenews-quickdraw345.w2v.txt")
     with pytest.raises(VectorSourceError, match="names nothing"):
         load_vectors("local:")
+
+
+# --- vector tables shipped with the kit -------------------------------------------------
+
+
+def test_shipped_googlenews_table_equals_the_shared_file(googlenews_path: Path) -> None:
+    shipped = load_vectors("googlenews-quickdraw345")
+    source = KeyedVectors.load_word2vec_format(googlenews_path, binary=False)
+    assert shipped.index_to_key == source.index_to_key and len(shipped) == 345
+    assert shipped.vectors.dtype == np.float32 and not shipped.vectors.flags.writeable
+    assert np.array_equal(shipped.vectors, source.vectors), "the shipped table differs from the word2vec file"
+    assert load_vectors(" googlenews-quickdraw345 ") is shipped  # loaded once
+    lv = label_vectors("googlenews-quickdraw345", CATEGORIES)
+    assert lv.source == "googlenews-quickdraw345"
+    assert np.array_equal(lv.vectors, label_vectors(googlenews_path, CATEGORIES).vectors)
+
+
+def test_export_vectors_regenerates_the_shipped_table(googlenews_path: Path, tmp_path: Path) -> None:
+    written = semantics.export_vectors(f"file:{googlenews_path}", tmp_path / "table.npz")
+    shipped = Path(semantics.__file__).parent / "data" / semantics.BUILTIN_TABLES["googlenews-quickdraw345"]
+    with np.load(written, allow_pickle=False) as new, np.load(shipped, allow_pickle=False) as old:
+        assert sorted(new.files) == sorted(old.files) == ["keys", "vectors"]
+        for key in ("keys", "vectors"):
+            assert new[key].dtype == old[key].dtype and np.array_equal(new[key], old[key]), key
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["table.npz"]  # no temp file left
+
+
+def test_shipped_table_is_package_data() -> None:
+    root = Path(semantics.__file__).resolve().parents[1]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["doodlekit"]
+    for name in semantics.BUILTIN_TABLES.values():
+        assert any(Path("data", name).match(glob) for glob in globs), f"data/{name} is not in package-data {globs}"
+    assert any(Path("data/README.md").match(glob) for glob in globs), "the tables' provenance must ship too"
+
+
+def test_builtin_spec_loads_with_no_setting_and_no_network(tmp_path: Path) -> None:
+    """As on Binder: a fresh interpreter with nothing but HOME and PATH in its environment."""
+    code = (
+        "from doodlekit.categories import CATEGORIES\n"
+        "from doodlekit.semantics import label_vectors\n"
+        "lv = label_vectors('googlenews-quickdraw345', CATEGORIES)\n"
+        "print(len(lv), lv.dim, lv.report().splitlines()[-1])\n"
+    )
+    env = {"HOME": str(tmp_path), "PATH": os.environ["PATH"], "DOODLEKIT_QUICKDRAW_URL": "http://127.0.0.1:9"}
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "345 300 by kind: phrase token 53, token 292"
+
+
+def test_googlenews_spreads_labels_more_than_glove(glove: KeyedVectors) -> None:
+    """The direction of notebook 02's section 5 claims, so that a change that flips one fails here."""
+    upper = np.triu_indices(len(DEFAULT_CATEGORIES), k=1)
+    by_glove = similarity_matrix(label_vectors(glove, DEFAULT_CATEGORIES))[upper]
+    by_news = similarity_matrix(label_vectors("googlenews-quickdraw345", DEFAULT_CATEGORIES))[upper]
+    assert by_news.mean() < by_glove.mean()  # GoogleNews labels are more spread out: larger margins
+    assert 0.3 < spearmanr(by_glove, by_news).statistic < 0.8  # the same broad structure, not the details
+    by_glove_all = label_vectors(glove, [name for name in CATEGORIES if name != "bottlecap"])
+    by_news_all = label_vectors("googlenews-quickdraw345", CATEGORIES)
+    assert nearest_labels(by_glove_all, "hot dog", k=1)[0][0] == "dog"
+    assert nearest_labels(by_news_all, "hot dog", k=1)[0][0] == "hamburger"
 
 
 # --- gensim.downloader, with a stand-in for the network ------------------------------
