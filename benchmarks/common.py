@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from doodlekit.download import write_json_atomic
+from doodlekit.data import write_json_atomic
 
 #: Folder of the JSON results (git-ignored: numbers belong to the machine that measured them).
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -24,9 +24,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 import numpy as np  # noqa: E402
 from http_mirror import MirrorServer  # noqa: E402
 
-from doodlekit.config import relative_path  # noqa: E402
-from doodlekit.download import write_json_atomic  # noqa: E402
-from doodlekit.quickdraw import PIXELS, fetch  # noqa: E402
+from doodlekit.data import relative_path
+from doodlekit.data import write_json_atomic
+from doodlekit.data import PIXELS, fetch
 
 MIRROR = Path(os.environ.get("DOODLEKIT_DATA", ROOT.parent / "shared" / "quickdraw")).resolve()
 RESULTS = ROOT / "benchmarks" / "results" / "fetch_bytes.json"

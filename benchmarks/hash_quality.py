@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 from common import RESULTS, machine, write_json
 
-from doodlekit.categories import DEFAULT_CATEGORIES
-from doodlekit.metrics import retrieval_report
+from doodlekit.data import DEFAULT_CATEGORIES
+from doodlekit.retrieval import retrieval_report
 from doodlekit.semantics import LabelVectors, label_vectors, load_vectors
 
 BITS = (16, 32, 64, 128)

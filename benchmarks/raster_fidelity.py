@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from doodlekit.categories import DEFAULT_CATEGORIES, UNTUNED_CATEGORIES
-from doodlekit.download import write_json_atomic
-from doodlekit.quickdraw import load_bitmaps, load_drawings
-from doodlekit.raster import normalize_raw, rasterize, rasterize_many
+from doodlekit.data import DEFAULT_CATEGORIES, UNTUNED_CATEGORIES
+from doodlekit.data import write_json_atomic
+from doodlekit.data import load_bitmaps, load_drawings
+from doodlekit.data import normalize_raw, rasterize, rasterize_many
 
 RESULTS = Path(__file__).resolve().parent / "results" / "raster_fidelity.json"
 #: The 41 categories with bitmaps in the offline mirror; all have simplified and raw strokes too.

@@ -46,9 +46,9 @@ from common import RESULTS, machine, target, write_json
 from hash_quality import standin_description, standin_embeddings
 from threadpoolctl import threadpool_limits
 
-from doodlekit.hashing import ITQ, hamming_rank, import_faiss
-from doodlekit.index import HammingIndex
-from doodlekit.metrics import cosine_rank
+from doodlekit.retrieval import ITQ, hamming_rank, import_faiss
+from doodlekit.retrieval import HammingIndex
+from doodlekit.retrieval import cosine_rank
 
 N_BITS = 64
 STANDIN_PER_CLASS, STANDIN_NOISE = 400, 1.0

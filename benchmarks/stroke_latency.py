@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from doodlekit import artifacts
-from doodlekit.download import write_json_atomic
-from doodlekit.quickdraw import load_drawings
-from doodlekit.widgets import MAX_POINTS_PER_STROKE, DoodlePad, scale_to_pad
+from doodlekit.experiments import lessons
+from doodlekit.data import write_json_atomic
+from doodlekit.data import load_drawings
+from doodlekit.apps import MAX_POINTS_PER_STROKE, DoodlePad, scale_to_pad
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "stroke_latency.json"
@@ -65,11 +65,11 @@ def _summary(values: list[float]) -> dict[str, float]:
 
 def main(drawings_per_category: int) -> dict[str, Any]:
     """Run the benchmark; write and return the results."""
-    os.environ.setdefault(artifacts.ENV_VAR, str(ROOT / "notebooks" / "artifacts"))
-    search = artifacts.doodle_search()
+    os.environ.setdefault(lessons.ENV_VAR, str(ROOT / "notebooks" / "artifacts"))
+    search = lessons.doodle_search()
     totals, answers, moves = [], [], []
     drawings = 0
-    for category in artifacts.LESSON.categories:
+    for category in lessons.LESSON.categories:
         for record in load_drawings(category, drawings_per_category, progress=False):
             pad = DoodlePad(search, size=SIZE)
             for xs, ys in scale_to_pad(record["drawing"], SIZE):

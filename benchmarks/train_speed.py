@@ -35,9 +35,9 @@ from typing import Any  # noqa: E402
 import torch  # noqa: E402
 from common import RESULTS, machine, target, write_json  # noqa: E402
 
-from doodlekit.categories import DEFAULT_CATEGORIES, UNTUNED_CATEGORIES  # noqa: E402
-from doodlekit.losses import VARIANTS  # noqa: E402
-from doodlekit.training import TrainConfig, evaluate, train_variant  # noqa: E402
+from doodlekit.data import DEFAULT_CATEGORIES, UNTUNED_CATEGORIES
+from doodlekit.model import VARIANTS
+from doodlekit.model import TrainConfig, evaluate, train_variant
 
 CATEGORIES = list(DEFAULT_CATEGORIES) + list(UNTUNED_CATEGORIES)
 TOP1_TARGET, SECONDS_TARGET, GAP_TARGET = 0.88, 300.0, 0.01

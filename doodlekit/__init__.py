@@ -14,7 +14,7 @@ A thin library behind a sequence of notebooks. One module per concern:
 - :mod:`doodlekit.widgets` - the live doodle pad
 """
 
-from doodlekit.categories import CATEGORIES, DEFAULT_CATEGORIES, validate_category
+from doodlekit.data.categories import CATEGORIES, DEFAULT_CATEGORIES, validate_category
 from doodlekit.errors import DoodleKitError
 
 __version__ = "0.1.0"

@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from doodlekit import __version__
-from doodlekit.config import FORMATS
+from doodlekit.data.quickdraw import fetch
+from doodlekit.data.settings import FORMATS
 from doodlekit.errors import DoodleKitError
-from doodlekit.quickdraw import fetch
 
 EXIT_ERROR = 2
 
@@ -85,8 +85,8 @@ def _seed_list(text: str) -> list[int]:
 
 
 def _run_reproduce(args: argparse.Namespace) -> int:
-    from doodlekit.categories import DEFAULT_CATEGORIES
-    from doodlekit.reproduce import run  # imports torch: only when this subcommand runs
+    from doodlekit.data.categories import DEFAULT_CATEGORIES
+    from doodlekit.experiments.reproduce import run
 
     results = run(args.out, args.categories or DEFAULT_CATEGORIES, args.heldout, per_class=args.per_class,
                   epochs=args.epochs, seeds=args.seeds, vectors=args.vectors, quick=args.quick, force=args.force,
@@ -126,7 +126,7 @@ def add_reproduce(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_lesson_models(args: argparse.Namespace) -> int:
-    from doodlekit.artifacts import REFERENCE_MANIFEST, write_reference
+    from doodlekit.experiments.lessons import REFERENCE_MANIFEST, write_reference
 
     manifest = write_reference(args.out)
     for variant, entry in manifest["models"].items():

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from http_mirror import MirrorServer
 
-from doodlekit import download
+from doodlekit.data import http
 
 # Idle OpenMP threads sleep instead of spinning (3-5x faster training on a busy machine);
 # set before anything imports torch, here and in the notebook kernels that inherit it.
@@ -74,7 +74,7 @@ def remote(http_mirror: MirrorServer, monkeypatch: pytest.MonkeyPatch) -> Mirror
     """
     monkeypatch.delenv("DOODLEKIT_DATA")
     monkeypatch.setenv("DOODLEKIT_QUICKDRAW_URL", http_mirror.url)
-    monkeypatch.setattr(download, "RETRY_BACKOFF_S", 0.01)
+    monkeypatch.setattr(http, "RETRY_BACKOFF_S", 0.01)
     return http_mirror
 
 

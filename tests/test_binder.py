@@ -29,9 +29,9 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from packaging.specifiers import SpecifierSet
 
-from doodlekit.categories import DEFAULT_CATEGORIES
-from doodlekit.config import get_settings, relative_path
-from doodlekit.quickdraw import load_bitmaps, load_drawings
+from doodlekit.data import DEFAULT_CATEGORIES
+from doodlekit.data import get_settings, relative_path
+from doodlekit.data import load_bitmaps, load_drawings
 
 ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / "binder"

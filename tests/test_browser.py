@@ -30,9 +30,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from doodlekit import artifacts
-from doodlekit.quickdraw import load_drawings
-from doodlekit.widgets import DoodlePad, scale_to_pad
+from doodlekit.experiments import lessons
+from doodlekit.data import load_drawings
+from doodlekit.apps import DoodlePad, scale_to_pad
 
 pytestmark = pytest.mark.browser
 
@@ -90,11 +90,11 @@ def lesson(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
     if kept is not None:
         shutil.copytree(kept, folder, dirs_exist_ok=True)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(artifacts.ENV_VAR, str(folder))
-        search = artifacts.doodle_search()
+        patch.setenv(lessons.ENV_VAR, str(folder))
+        search = lessons.doodle_search()
     if kept is not None:
         shutil.copytree(folder, kept, dirs_exist_ok=True)
-    for category in artifacts.LESSON.categories:
+    for category in lessons.LESSON.categories:
         for record in load_drawings(category, CANDIDATES, fmt="simplified"):
             pad = DoodlePad(search)
             answer = pad.draw(scale_to_pad(record["drawing"], pad.recorder.size))

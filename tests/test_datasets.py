@@ -11,7 +11,7 @@ import torch
 from http_mirror import MirrorServer
 from torch.utils.data import DataLoader
 
-from doodlekit.datasets import QuickDrawBitmaps, QuickDrawStrokes, split_indices
+from doodlekit.data import QuickDrawBitmaps, QuickDrawStrokes, split_indices
 from doodlekit.errors import DataNotFoundError
 
 

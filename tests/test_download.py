@@ -16,16 +16,16 @@ import pytest
 from http_mirror import MirrorServer
 from tqdm import tqdm
 
-from doodlekit import download
+from doodlekit.data import files, http
 from doodlekit.errors import CorruptFileError, DownloadError, OfflineError
-from doodlekit.quickdraw import fetch, load_bitmaps, load_drawings
+from doodlekit.data import fetch, load_bitmaps, load_drawings
 
 ROOT = Path(__file__).resolve().parents[1]
 CAT = "numpy_bitmap/cat.npy"
 
 
-def _transfer(server: MirrorServer, rel: str) -> download.Transfer:
-    return download.Transfer(url=f"{server.url}/{rel}", bar=tqdm(disable=True))
+def _transfer(server: MirrorServer, rel: str) -> http.Transfer:
+    return http.Transfer(url=f"{server.url}/{rel}", bar=tqdm(disable=True))
 
 
 def _cache_files(cache_dir: Path) -> list[str]:
@@ -34,7 +34,7 @@ def _cache_files(cache_dir: Path) -> list[str]:
 
 def test_range_gives_exactly_the_bytes_asked(remote: MirrorServer, mirror: Path) -> None:
     t = _transfer(remote, CAT)
-    got = b"".join(download.iter_range(t, 1000, 5000))
+    got = b"".join(http.iter_range(t, 1000, 5000))
     assert got == (mirror / CAT).read_bytes()[1000:5000]
     assert t.bytes_moved == remote.bytes_sent == 4000
     assert t.remote_size == (mirror / CAT).stat().st_size
@@ -44,8 +44,8 @@ def test_range_gives_exactly_the_bytes_asked(remote: MirrorServer, mirror: Path)
 def test_range_past_the_end_is_empty_not_an_error(remote: MirrorServer, mirror: Path) -> None:
     size = (mirror / CAT).stat().st_size
     t = _transfer(remote, CAT)
-    assert b"".join(download.iter_range(t, size - 10, size + 1000)) == (mirror / CAT).read_bytes()[-10:]
-    assert b"".join(download.iter_range(t, size + 5)) == b""
+    assert b"".join(http.iter_range(t, size - 10, size + 1000)) == (mirror / CAT).read_bytes()[-10:]
+    assert b"".join(http.iter_range(t, size + 5)) == b""
     assert t.remote_size == size
 
 
@@ -53,7 +53,7 @@ def test_reset_mid_body_resumes_from_what_arrived(remote: MirrorServer, mirror: 
     remote.misbehave("reset", times=1)
     t = _transfer(remote, CAT)
     sink = io.BytesIO()
-    download.copy_range(t, 0, 1_000_000, sink)
+    http.copy_range(t, 0, 1_000_000, sink)
     assert sink.getvalue() == (mirror / CAT).read_bytes()[:1_000_000]
     first, second = remote.requests
     resumed_at = int(second.range.split("=")[1].split("-")[0])
@@ -73,7 +73,7 @@ def test_persistent_500_is_a_download_error(remote: MirrorServer, cache_dir: Pat
     with pytest.raises(DownloadError, match=r"500 Internal Server Error.*Try again later") as info:
         load_bitmaps("cat", 20, progress=False)
     assert not isinstance(info.value, OfflineError)
-    assert len(remote.requests) == download.RETRIES + 1
+    assert len(remote.requests) == http.RETRIES + 1
     assert _cache_files(cache_dir) == []
 
 
@@ -92,16 +92,16 @@ def test_failed_download_leaves_no_file_and_no_temp(remote: MirrorServer, cache_
 
 def test_atomic_file_keeps_the_old_file_when_writing_fails(tmp_path: Path) -> None:
     target = tmp_path / "sub" / "file.bin"
-    with download.atomic_file(target) as sink:
+    with files.atomic_file(target) as sink:
         sink.write(b"old")
-    with pytest.raises(RuntimeError), download.atomic_file(target) as sink:
+    with pytest.raises(RuntimeError), files.atomic_file(target) as sink:
         sink.write(b"new, half")
         raise RuntimeError("interrupted")
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in target.parent.iterdir()) == ["file.bin"]
-    with download.atomic_file(target) as sink:
+    with files.atomic_file(target) as sink:
         sink.write(b"new")
-    assert sink.size == 3 and sink.sha256 == download.sha256_file(target)
+    assert sink.size == 3 and sink.sha256 == files.sha256_file(target)
 
 
 def test_killed_download_leaves_no_cache_file(remote: MirrorServer, cache_dir: Path, mirror: Path) -> None:
@@ -139,8 +139,8 @@ def test_range_ignored_ndjson_stops_after_the_lines_asked(remote: MirrorServer, 
     [report] = fetch(["basketball"], n, "simplified", progress=False)
     assert report.rows == n
     assert load_drawings("basketball", n, progress=False)[-1]["key_id"] in lines[n - 1].decode()
-    first_chunk = max(download.MIN_LINE_CHUNK, int(0.9 * n * download.LINE_BYTES_GUESS))
-    assert report.bytes_downloaded <= sum(map(len, lines[:n])) + first_chunk + download.CHUNK_BYTES
+    first_chunk = max(http.MIN_LINE_CHUNK, int(0.9 * n * http.LINE_BYTES_GUESS))
+    assert report.bytes_downloaded <= sum(map(len, lines[:n])) + first_chunk + http.CHUNK_BYTES
     assert report.bytes_downloaded < sum(map(len, lines)) / 2
 
 
@@ -162,7 +162,7 @@ def test_dns_failure_is_offline_error(monkeypatch: pytest.MonkeyPatch, cache_dir
 
 
 def test_stalled_server_times_out_as_download_error(remote: MirrorServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(download, "TIMEOUT_S", 0.2)
+    monkeypatch.setattr(http, "TIMEOUT_S", 0.2)
     remote.misbehave("slow", delay=1.0)
     with pytest.raises(DownloadError, match="timed out"):
         load_bitmaps("cat", 10, progress=False)

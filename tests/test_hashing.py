@@ -8,17 +8,8 @@ import warnings
 import numpy as np
 import pytest
 
-from doodlekit import hashing
-from doodlekit.hashing import (
-    ITQ,
-    ProductQuantizer,
-    RandomHyperplaneLSH,
-    hamming_distances,
-    hamming_rank,
-    pack_bits,
-    smallest_k,
-    unpack_bits,
-)
+from doodlekit.retrieval import hamming
+from doodlekit.retrieval import ITQ, ProductQuantizer, RandomHyperplaneLSH, hamming_distances, hamming_rank, pack_bits, smallest_k, unpack_bits
 
 
 def _clusters(n_per_class: int = 40, n_classes: int = 6, dim: int = 20, noise: float = 0.3, seed: int = 0):
@@ -75,7 +66,7 @@ def test_hamming_distances_hand_computed():
 def test_lookup_table_popcount_fallback_gives_the_same_distances(monkeypatch, n_bytes):
     q, db = _random_codes(4, n_bytes, 4), _random_codes(25, n_bytes, 5)
     expected = hamming_distances(q, db)
-    monkeypatch.setattr(hashing, "_popcount", hashing._popcount_table)
+    monkeypatch.setattr(hamming, "_popcount", hamming._popcount_table)
     np.testing.assert_array_equal(hamming_distances(q, db), expected)
     ranked = hamming_rank(q, db, 10, compiled=False)[1]
     np.testing.assert_array_equal(ranked, np.argsort(expected, axis=1, kind="stable")[:, :10])
@@ -151,7 +142,7 @@ def test_numba_kernel_when_every_item_ties():
     # all distances 0: every item is a candidate, and with 301 items the last block is padded
     db, q = np.zeros((301, 8), np.uint8), np.zeros((2, 8), np.uint8)
     for k in (1, 100, 150, 151, 300, 301):
-        assert hashing._block_size(301, k) > 1 or k > 150
+        assert hamming._block_size(301, k) > 1 or k > 150
         expected = hamming_rank(q, db, k, compiled=False)
         for a, b in zip(hamming_rank(q, db, k, compiled=True), expected, strict=True):
             np.testing.assert_array_equal(a, b)
@@ -170,7 +161,7 @@ def test_numba_kernel_with_one_item_or_no_queries():
 @pytest.mark.parametrize("k", [1, 3, 10, 100, 1000])
 def test_kernel_blocks_are_powers_of_two_with_at_least_k_blocks(n_db, k):
     k = min(k, n_db)
-    block = hashing._block_size(n_db, k)
+    block = hamming._block_size(n_db, k)
     assert block & (block - 1) == 0 and -(-n_db // block) >= k
 
 
@@ -185,15 +176,15 @@ def test_numba_kernel_without_a_writable_cache_directory(monkeypatch):
     monkeypatch.setattr(caching._CacheLocator, "ensure_cache_path", unwritable)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        kernel = hashing._numba_kernel.__wrapped__()
-    assert kernel.py_func is hashing._rank_kernel
+        kernel = hamming._numba_kernel.__wrapped__()
+    assert kernel.py_func is hamming._rank_kernel
     assert kernel.stats.cache_path is None
 
 
 def test_without_numba_ranking_falls_back_to_numpy(monkeypatch):
     monkeypatch.setitem(sys.modules, "numba", None)
-    assert hashing._numba_kernel.__wrapped__() is None
-    monkeypatch.setattr(hashing, "_numba_kernel", hashing._numba_kernel.__wrapped__)
+    assert hamming._numba_kernel.__wrapped__() is None
+    monkeypatch.setattr(hamming, "_numba_kernel", hamming._numba_kernel.__wrapped__)
     q, db = _random_codes(4, 8, 25, values=4), _random_codes(300, 8, 26, values=4)
     expected = hamming_rank(q, db, 20, compiled=False)
     for a, b in zip(hamming_rank(q, db, 20), expected, strict=True):
@@ -299,7 +290,7 @@ def test_smallest_k_of_no_rows_or_columns():
 def test_ranking_in_many_small_blocks_gives_the_same_result(monkeypatch):
     q, db = _random_codes(30, 8, 9, values=8), _random_codes(400, 8, 10, values=8)
     expected = hamming_rank(q, db, 50, compiled=False)
-    monkeypatch.setattr(hashing, "_CELLS_PER_BLOCK", 1000)  # 2 queries per block
+    monkeypatch.setattr(hamming, "CELLS_PER_BLOCK", 1000)  # 2 queries per block
     for a, b in zip(hamming_rank(q, db, 50, compiled=False), expected, strict=True):
         np.testing.assert_array_equal(a, b)
 

@@ -6,12 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from doodlekit.losses import (
-    MultitaskLoss,
-    adaptive_margin_loss,
-    cross_entropy_loss,
-    fixed_margin_loss,
-)
+from doodlekit.model import MultitaskLoss, adaptive_margin_loss, cross_entropy_loss, fixed_margin_loss
 
 
 def _cos(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -8,20 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from doodlekit.hashing import hamming_rank
-from doodlekit.metrics import (
-    alignment,
-    average_precision_at_k,
-    cosine_rank,
-    drop_self,
-    mean_average_precision,
-    miss_similarity,
-    precision_at_k,
-    precision_within_radius,
-    retrieval_report,
-    semantic_precision_at_k,
-    topk_accuracy,
-)
+from doodlekit.retrieval import hamming_rank
+from doodlekit.retrieval import alignment, average_precision_at_k, cosine_rank, drop_self, mean_average_precision, miss_similarity, precision_at_k, precision_within_radius, retrieval_report, semantic_precision_at_k
+from doodlekit.model import topk_accuracy
 
 # Two queries, five database items (labels 0 1 0 1 0).
 DB_LABELS = np.array([0, 1, 0, 1, 0])

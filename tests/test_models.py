@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from doodlekit.models import DoodleNet
+from doodlekit.model import DoodleNet
 
 
 @pytest.mark.parametrize(("backbone", "feature_dim"), [("small", 256), ("resnet18", 512)])

@@ -11,8 +11,11 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from doodlekit import plotting, quickdraw, raster, semantics
-from doodlekit.categories import DEFAULT_CATEGORIES, FAMILIES, OTHER_FAMILY, UNTUNED_CATEGORIES, family
+from doodlekit import plotting
+from doodlekit.data import quickdraw
+from doodlekit.data import raster
+from doodlekit import semantics
+from doodlekit.data import DEFAULT_CATEGORIES, FAMILIES, OTHER_FAMILY, UNTUNED_CATEGORIES, family
 
 matplotlib.use("Agg")
 
@@ -211,7 +214,7 @@ def pixel_search(bitmaps: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray
 
 
 def test_map_vs_bits_draws_codes_and_float_reference(pixel_search: tuple[np.ndarray, np.ndarray]) -> None:
-    from doodlekit.metrics import retrieval_report
+    from doodlekit.retrieval import retrieval_report
 
     pixels, labels = pixel_search
     reports = {name: retrieval_report(pixels, labels, bits=(8, 16, 32), hasher=hasher, k=10)
@@ -234,7 +237,7 @@ def test_map_vs_bits_draws_codes_and_float_reference(pixel_search: tuple[np.ndar
 
 
 def test_query_and_answer_galleries(bitmaps: dict[str, np.ndarray]) -> None:
-    from doodlekit.search import Answer
+    from doodlekit.apps import Answer
 
     queries = np.stack([bitmaps["cat"][0], bitmaps["car"][0]])
     answers = [
@@ -256,7 +259,7 @@ def test_query_and_answer_galleries(bitmaps: dict[str, np.ndarray]) -> None:
 
 
 def test_embedding_maps_and_label_map(label_cosines: tuple[np.ndarray, list[str]], pixel_search: tuple) -> None:
-    from doodlekit import projection
+    from doodlekit.experiments import projection
 
     _, names = label_cosines
     labels = semantics.label_vectors("glove-6b-50d", names)
@@ -286,8 +289,8 @@ def test_embedding_maps_and_label_map(label_cosines: tuple[np.ndarray, list[str]
 def lesson_maps() -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
     """The lesson's 15 names, their label map (15, 2), and a point cloud (300, 2) with labels (300,):
     noisy blobs around the label map, rotated, mirrored, scaled and shifted as a UMAP might be."""
-    from doodlekit import projection
-    from doodlekit.artifacts import LESSON
+    from doodlekit.experiments import projection
+    from doodlekit.experiments import LESSON
 
     names = list(LESSON.categories)
     reference = projection.label_map(semantics.label_vectors("glove-6b-50d", names).vectors)
@@ -344,7 +347,7 @@ def test_embedding_maps_colour_by_family_with_one_palette(lesson_maps: tuple) ->
 
 
 def test_projection_helpers_sample_and_centroids(pixel_search: tuple[np.ndarray, np.ndarray]) -> None:
-    from doodlekit import projection
+    from doodlekit.experiments import projection
 
     pixels, labels = pixel_search
     rows = projection.balanced_sample(labels, n=20, seed=0)

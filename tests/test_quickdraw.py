@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from http_mirror import MirrorServer
 
-from doodlekit.config import DEFAULT_BASE_URL, get_settings
+from doodlekit.data import DEFAULT_BASE_URL, get_settings
 from doodlekit.errors import CorruptFileError, DataNotFoundError, UnknownCategoryError
-from doodlekit.quickdraw import FetchReport, fetch, load_bitmaps, load_drawings
+from doodlekit.data import FetchReport, fetch, load_bitmaps, load_drawings
 
 CAT = "numpy_bitmap/cat.npy"
 

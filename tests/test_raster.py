@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from doodlekit import raster
-from doodlekit.quickdraw import load_drawings
-from doodlekit.raster import normalize_raw, rasterize, rasterize_many
+from doodlekit.data import raster
+from doodlekit.data import load_drawings
+from doodlekit.data import normalize_raw, rasterize, rasterize_many
 
 _SPEC = importlib.util.spec_from_file_location(
     "raster_fidelity", Path(__file__).resolve().parents[1] / "benchmarks" / "raster_fidelity.py"

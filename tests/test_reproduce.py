@@ -10,28 +10,13 @@ import numpy as np
 import pytest
 
 from doodlekit import cli
-from doodlekit.categories import DEFAULT_CATEGORIES, UNTUNED_CATEGORIES
-from doodlekit.datasets import QuickDrawBitmaps
+from doodlekit.data import DEFAULT_CATEGORIES, UNTUNED_CATEGORIES
+from doodlekit.data import QuickDrawBitmaps
 from doodlekit.errors import OutputExistsError, RunConfigError, UnknownCategoryError
-from doodlekit.losses import VARIANTS
-from doodlekit.reproduce import (
-    BITS,
-    DEFAULT_EPOCHS,
-    DEFAULT_HELDOUT,
-    DEFAULT_PER_CLASS,
-    DEFAULT_SEEDS,
-    K,
-    QUICK_EPOCHS,
-    QUICK_PER_CLASS,
-    REFERENCE_RESULTS,
-    REFERENCE_TOLERANCES,
-    compare_with_reference,
-    make_config,
-    reference_results,
-    run,
-)
+from doodlekit.model import VARIANTS
+from doodlekit.experiments import BITS, DEFAULT_EPOCHS, DEFAULT_HELDOUT, DEFAULT_PER_CLASS, DEFAULT_SEEDS, K, QUICK_EPOCHS, QUICK_PER_CLASS, REFERENCE_RESULTS, REFERENCE_TOLERANCES, reference_check, make_config, reference_results, run
 from doodlekit.semantics import DEFAULT_SPEC
-from doodlekit.zeroshot import expected_random_map
+from doodlekit.retrieval import expected_random_map
 
 CATEGORIES = ["cat", "dog", "car", "apple", "star", "lion", "train"]
 HELDOUT = ["lion", "train"]
@@ -194,7 +179,7 @@ def test_the_reference_results_are_shipped_with_their_machine_and_match_themselv
         machine = reference["config"]["machine"]
         assert machine["platform"] and machine["cpus"] >= 1 and machine["torch_cpu_capability"], name
         assert "torch" in reference["config"]["versions"]
-        check = compare_with_reference(reference)
+        check = reference_check(reference)
         assert check is not None and check["reference"] == name and check["within"]
         assert len(check["rows"]) == len(VARIANTS) * len(REFERENCE_TOLERANCES)
     with pytest.raises(ValueError, match="unknown reference 'nightly'"):
@@ -211,7 +196,7 @@ def test_a_run_outside_the_tolerance_is_flagged() -> None:
     reference = reference_results("quick")
     moved = json.loads(json.dumps(reference))
     moved["variants"]["adaptive_margin"]["top1"]["mean"] -= 2 * REFERENCE_TOLERANCES["top1"]
-    check = compare_with_reference(moved)
+    check = reference_check(moved)
     assert check is not None and not check["within"]
     outside = [(row["variant"], row["metric"]) for row in check["rows"] if not row["within"]]
     assert outside == [("adaptive_margin", "top1")]

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from doodlekit import artifacts
+from doodlekit.experiments import lessons
 from doodlekit.errors import CheckpointMismatchError, CorruptFileError, DataNotFoundError
-from doodlekit.hashing import hamming_distances
-from doodlekit.search import SINGLE_THREAD_QUERY, Answer, DoodleSearch
-from doodlekit.training import Trained, embed, predict_proba
+from doodlekit.retrieval import hamming_distances
+from doodlekit.apps import SINGLE_THREAD_QUERY, Answer, DoodleSearch
+from doodlekit.model import Trained, embed, predict_proba
 
 #: A lesson small enough to train in seconds; test_widgets.py uses the same one.
 TINY = {
@@ -36,18 +36,18 @@ def tiny_artifacts_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     folder = tiny_artifacts_dir(tmp_path_factory)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(artifacts.ENV_VAR, str(folder))
+        patch.setenv(lessons.ENV_VAR, str(folder))
         yield folder
 
 
 @pytest.fixture(scope="module")
 def trained(store: Path) -> Trained:
-    return artifacts.trained(**TINY)
+    return lessons.trained(**TINY)
 
 
 @pytest.fixture(scope="module")
 def search(store: Path, trained: Trained) -> DoodleSearch:
-    return artifacts.doodle_search(**TINY)
+    return lessons.doodle_search(**TINY)
 
 
 @pytest.fixture(scope="module")
@@ -172,11 +172,11 @@ def test_load_refuses_missing_corrupt_and_mismatched_files(
 def test_artifacts_are_loaded_with_the_same_numbers(store: Path, trained: Trained, search: DoodleSearch) -> None:
     files = sorted(store.iterdir())
     stamps = [p.stat().st_mtime_ns for p in files]
-    again = artifacts.trained(**TINY)
+    again = lessons.trained(**TINY)
     assert again.history.records == trained.history.records and again.categories == list(TINY["categories"])
     for (name, a), (_, b) in zip(trained.model.state_dict().items(), again.model.state_dict().items()):
         assert torch.equal(a, b), name
-    reloaded = artifacts.doodle_search(**TINY)
+    reloaded = lessons.doodle_search(**TINY)
     _same(reloaded.answer(search.gallery[0]), search.answer(search.gallery[0]))
     assert [p.stat().st_mtime_ns for p in sorted(store.iterdir())] == stamps, "loading rewrote files"
     assert {p.suffix for p in files} == {".pt", ".json", ".npz"}
@@ -185,21 +185,21 @@ def test_artifacts_are_loaded_with_the_same_numbers(store: Path, trained: Traine
 def test_damaged_search_file_is_rebuilt_identically(store: Path, search: DoodleSearch) -> None:
     (path,) = store.glob("*-search.npz")
     path.write_bytes(b"damaged")
-    rebuilt = artifacts.doodle_search(**TINY)
+    rebuilt = lessons.doodle_search(**TINY)
     _same(rebuilt.answer(search.gallery[1]), search.answer(search.gallery[1]))
 
 
 def test_other_settings_make_other_files(store: Path) -> None:
-    assert artifacts._stem(artifacts._recipe("adaptive_margin", TINY)) != artifacts._stem(
-        artifacts._recipe("adaptive_margin", {**TINY, "epochs": 3})
+    assert lessons._stem(lessons._recipe("adaptive_margin", TINY)) != lessons._stem(
+        lessons._recipe("adaptive_margin", {**TINY, "epochs": 3})
     )
     with pytest.raises(ValueError, match="unknown lesson settings: colour"):
-        artifacts.trained(colour="red")
+        lessons.trained(colour="red")
 
 
 def test_artifacts_dir_defaults_to_the_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(artifacts.ENV_VAR, raising=False)
+    monkeypatch.delenv(lessons.ENV_VAR, raising=False)
     monkeypatch.chdir(tmp_path)
-    assert artifacts.artifacts_dir() == tmp_path / "artifacts"
-    monkeypatch.setenv(artifacts.ENV_VAR, os.fspath(tmp_path / "elsewhere"))
-    assert artifacts.artifacts_dir() == tmp_path / "elsewhere"
+    assert lessons.artifacts_dir() == tmp_path / "artifacts"
+    monkeypatch.setenv(lessons.ENV_VAR, os.fspath(tmp_path / "elsewhere"))
+    assert lessons.artifacts_dir() == tmp_path / "elsewhere"

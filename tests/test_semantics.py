@@ -17,7 +17,7 @@ from gensim.models import KeyedVectors
 from scipy.stats import spearmanr
 
 from doodlekit import semantics
-from doodlekit.categories import CATEGORIES, DEFAULT_CATEGORIES
+from doodlekit.data import CATEGORIES, DEFAULT_CATEGORIES
 from doodlekit.errors import (
     DownloadError,
     LabelVectorError,
@@ -25,14 +25,7 @@ from doodlekit.errors import (
     UnknownCategoryError,
     VectorSourceError,
 )
-from doodlekit.semantics import (
-    LabelVectors,
-    adaptive_margins,
-    label_vectors,
-    load_vectors,
-    nearest_labels,
-    similarity_matrix,
-)
+from doodlekit.semantics import LabelVectors, adaptive_margins, label_vectors, load_vectors, nearest_labels, similarity_matrix
 
 GOOGLENEWS = "googlenews-quickdraw345.w2v.txt"
 SEED = "seed-zju-kaggle340.w2v.txt"
@@ -191,7 +184,7 @@ def test_shipped_googlenews_table_equals_the_shared_file(googlenews_path: Path) 
 
 def test_export_vectors_regenerates_the_shipped_table(googlenews_path: Path, tmp_path: Path) -> None:
     written = semantics.export_vectors(f"file:{googlenews_path}", tmp_path / "table.npz")
-    shipped = Path(semantics.__file__).parent / "data" / semantics.BUILTIN_TABLES["googlenews-quickdraw345"]
+    shipped = Path(semantics.__file__).parent / "tables" / semantics.BUILTIN_TABLES["googlenews-quickdraw345"]
     with np.load(written, allow_pickle=False) as new, np.load(shipped, allow_pickle=False) as old:
         assert sorted(new.files) == sorted(old.files) == ["keys", "vectors"]
         for key in ("keys", "vectors"):
@@ -200,17 +193,18 @@ def test_export_vectors_regenerates_the_shipped_table(googlenews_path: Path, tmp
 
 
 def test_shipped_table_is_package_data() -> None:
-    root = Path(semantics.__file__).resolve().parents[1]
-    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["doodlekit"]
+    root = Path(__file__).resolve().parents[1]
+    package_data = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    globs = package_data["doodlekit.semantics"]
     for name in semantics.BUILTIN_TABLES.values():
-        assert any(Path("data", name).match(glob) for glob in globs), f"data/{name} is not in package-data {globs}"
-    assert any(Path("data/README.md").match(glob) for glob in globs), "the tables' provenance must ship too"
+        assert any(Path("tables", name).match(glob) for glob in globs), f"tables/{name} is not in package-data {globs}"
+    assert any(Path("tables/README.md").match(glob) for glob in globs), "the tables' provenance must ship too"
 
 
 def test_builtin_spec_loads_with_no_setting_and_no_network(tmp_path: Path) -> None:
     """As on Binder: a fresh interpreter with nothing but HOME and PATH in its environment."""
     code = (
-        "from doodlekit.categories import CATEGORIES\n"
+        "from doodlekit.data.categories import CATEGORIES\n"
         "from doodlekit.semantics import label_vectors\n"
         "lv = label_vectors('googlenews-quickdraw345', CATEGORIES)\n"
         "print(len(lv), lv.dim, lv.report().splitlines()[-1])\n"

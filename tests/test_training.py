@@ -8,23 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from doodlekit.datasets import QuickDrawBitmaps
+from doodlekit.data import QuickDrawBitmaps
 from doodlekit.errors import CheckpointMismatchError, CorruptFileError, DataNotFoundError
-from doodlekit.losses import MultitaskLoss
-from doodlekit.models import DoodleNet
+from doodlekit.model import MultitaskLoss
+from doodlekit.model import DoodleNet
 from doodlekit.semantics import label_vectors
-from doodlekit.training import (
-    TrainConfig,
-    Trained,
-    embed,
-    evaluate,
-    fit,
-    load_checkpoint,
-    predict_proba,
-    save_checkpoint,
-    seed_everything,
-    train_variant,
-)
+from doodlekit.model import TrainConfig, Trained, embed, evaluate, fit, load_checkpoint, predict_proba, save_checkpoint, seed_everything, train_variant
 
 CATEGORIES = ["cat", "circle", "star", "fish"]
 

@@ -11,18 +11,11 @@ from ipycanvas.canvas import COMMANDS
 from PIL import Image
 from test_search import TINY, tiny_artifacts_dir
 
-from doodlekit import artifacts
-from doodlekit.quickdraw import load_drawings
-from doodlekit.raster import rasterize
-from doodlekit.search import DoodleSearch
-from doodlekit.widgets import (
-    MAX_POINTS,
-    MAX_POINTS_PER_STROKE,
-    MAX_STROKES,
-    DoodlePad,
-    StrokeRecorder,
-    scale_to_pad,
-)
+from doodlekit.experiments import lessons
+from doodlekit.data import load_drawings
+from doodlekit.data import rasterize
+from doodlekit.apps import DoodleSearch
+from doodlekit.apps import MAX_POINTS, MAX_POINTS_PER_STROKE, MAX_STROKES, DoodlePad, StrokeRecorder, scale_to_pad
 
 SIZE = 280
 
@@ -31,8 +24,8 @@ SIZE = 280
 def search(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DoodleSearch]:
     """The tiny lesson's search (trained once per session, shared with test_search.py)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(artifacts.ENV_VAR, str(tiny_artifacts_dir(tmp_path_factory)))
-        yield artifacts.doodle_search(**TINY)
+        patch.setenv(lessons.ENV_VAR, str(tiny_artifacts_dir(tmp_path_factory)))
+        yield lessons.doodle_search(**TINY)
 
 
 @pytest.fixture

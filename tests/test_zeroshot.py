@@ -7,16 +7,10 @@ import itertools
 import numpy as np
 import pytest
 
-from doodlekit.metrics import mean_average_precision
-from doodlekit.categories import DEFAULT_CATEGORIES
+from doodlekit.retrieval import mean_average_precision
+from doodlekit.data import DEFAULT_CATEGORIES
 from doodlekit.semantics import LabelVectors, label_vectors
-from doodlekit.zeroshot import (
-    choose_heldout,
-    expected_random_map,
-    fit_semantic_map,
-    zero_shot_accuracy,
-    zero_shot_predict,
-)
+from doodlekit.retrieval import choose_heldout, expected_random_map, fit_semantic_map, zero_shot_accuracy, zero_shot_predict
 
 # Three unseen labels in 2-d: at 0, 90 and 45 degrees.
 UNSEEN = np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 3.0]])

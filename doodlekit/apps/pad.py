@@ -21,8 +21,8 @@ import numpy as np
 from ipycanvas import Canvas, hold_canvas
 from PIL import Image
 
-from doodlekit.raster import BOX, rasterize
-from doodlekit.search import Answer, DoodleSearch
+from doodlekit.apps.search import Answer, DoodleSearch
+from doodlekit.data.raster import BOX, rasterize
 
 #: Most points kept per stroke; later points of a longer stroke are dropped. The raw
 #: Quick, Draw! drawings of the lesson's categories have at most 371 points per stroke,

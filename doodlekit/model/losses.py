@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from doodlekit.semantics import LabelVectors
+from doodlekit.semantics.labels import LabelVectors
 
 #: The loss variants of :class:`MultitaskLoss`.
 VARIANTS = ("ce", "fixed_margin", "adaptive_margin")

@@ -39,18 +39,21 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from doodlekit import __version__, report
-from doodlekit.categories import DEFAULT_CATEGORIES, validate_categories
-from doodlekit.datasets import QuickDrawBitmaps
-from doodlekit.download import write_atomic, write_json_atomic
+from doodlekit import __version__
+from doodlekit.data.categories import DEFAULT_CATEGORIES, validate_categories
+from doodlekit.data.datasets import QuickDrawBitmaps
+from doodlekit.data.files import write_atomic, write_json_atomic
 from doodlekit.errors import OutputExistsError, RunConfigError
-from doodlekit.losses import VARIANTS
-from doodlekit.metrics import retrieval_report
-from doodlekit.projection import MAX_POINTS, balanced_sample, umap_2d
+from doodlekit.experiments import report
+from doodlekit.experiments.projection import MAX_POINTS, balanced_sample, umap_2d
+from doodlekit.model.inference import embed, evaluate
+from doodlekit.model.losses import VARIANTS
+from doodlekit.model.training import Trained, train_variant
 from doodlekit.reference import REFERENCE_DIR
-from doodlekit.semantics import DEFAULT_SPEC, LabelVectors, label_vectors
-from doodlekit.training import Trained, embed, evaluate, train_variant
-from doodlekit.zeroshot import choose_heldout, expected_random_map, fit_semantic_map, zero_shot_accuracy
+from doodlekit.retrieval.evaluation import retrieval_report
+from doodlekit.retrieval.zeroshot import choose_heldout, expected_random_map, fit_semantic_map, zero_shot_accuracy
+from doodlekit.semantics.labels import LabelVectors, label_vectors
+from doodlekit.semantics.sources import DEFAULT_SPEC
 
 #: Held out of training by default (from DEFAULT_CATEGORIES), each with close semantic
 #: neighbours among the seen ones (GloVe 6B 50d cosines): lion (cat 0.70, dog 0.64, horse 0.61),
@@ -341,7 +344,7 @@ def _means(results: dict[str, Any]) -> dict[tuple[str, str], float | None]:
     return means
 
 
-def compare_with_reference(results: dict[str, Any]) -> dict[str, Any] | None:
+def reference_check(results: dict[str, Any]) -> dict[str, Any] | None:
     """The means of ``results`` against the shipped reference run of the same configuration.
 
     Returns:
@@ -499,7 +502,7 @@ def run(
     finally:
         bar.close()
     results = _aggregate(config, records, time.perf_counter() - started, reused)
-    results["reference_check"] = compare_with_reference(results)
+    results["reference_check"] = reference_check(results)
     write_json_atomic(out / "results.json", results)
     names = config.seen + [f"{name} (unseen)" for name in config.heldout]
     _write_figure(out / report.MAP_VS_BITS_PNG, report.map_vs_bits_figure(results))

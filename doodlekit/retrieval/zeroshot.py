@@ -20,9 +20,9 @@ from __future__ import annotations
 import numpy as np
 from sklearn.linear_model import Ridge
 
-from doodlekit.hashing import check_k
-from doodlekit.metrics import cosine_rank
-from doodlekit.semantics import LabelVectors, nearest_labels
+from doodlekit.retrieval.arrays import check_k
+from doodlekit.retrieval.metrics import cosine_rank
+from doodlekit.semantics.labels import LabelVectors, nearest_labels
 
 
 def _vectors(label_vectors: LabelVectors | np.ndarray) -> np.ndarray:

@@ -14,17 +14,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from doodlekit.download import atomic_file, read_npz
+from doodlekit.data.files import atomic_file, read_npz
 from doodlekit.errors import CorruptFileError
-from doodlekit.hashing import (
-    Backend,
-    check_codes,
-    check_k,
-    check_n_bits,
-    hamming_rank,
-    prepare_words,
-    rank_words,
-)
+from doodlekit.retrieval.arrays import check_codes, check_k, check_n_bits
+from doodlekit.retrieval.hamming import Backend, hamming_rank, prepare_words, rank_words
 
 _FORMAT_VERSION = 1
 _KEYS = ("format_version", "n_bits", "codes", "labels", "ids")

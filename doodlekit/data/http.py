@@ -6,33 +6,25 @@ retrying transient failures (5xx, reset or stalled connections) from the byte wh
 the last try stopped. A server that ignores ``Range`` (``200`` + the whole body) is
 read only as far as asked. :func:`atomic_file` writes through a temp file in the
 target's folder and :func:`os.replace`, so a failed or killed write never leaves a
-partial file at the final path.
-"""
+partial file at the final path."""
 
 from __future__ import annotations
 
 import errno
-import hashlib
 import http.client
-import json
-import os
 import socket
-import tempfile
 import time
 import urllib.error
 import urllib.request
-import zipfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
-import numpy as np
 from tqdm.auto import tqdm
 
-from doodlekit.errors import CorruptFileError, DataNotFoundError, DoodleKitError, DownloadError, OfflineError
+from doodlekit.errors import DataNotFoundError, DoodleKitError, DownloadError, OfflineError
 
 #: Bytes read from the socket per ``read`` call.
 CHUNK_BYTES = 16 * 1024
@@ -280,84 +272,3 @@ def _cut_after_lines(buf: bytearray, n: int | None) -> int:
     for _ in range(n):
         cut = buf.index(b"\n", cut) + 1
     return cut
-
-
-class HashingWriter:
-    """A binary sink that counts (``size``, bytes) and SHA-256-hashes what is written through it."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self.raw = raw
-        self.size = 0
-        self._hash = hashlib.sha256()
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:
-        self._hash.update(data)
-        self.size += len(data)
-        return self.raw.write(data)
-
-    @property
-    def sha256(self) -> str:
-        """Hex SHA-256 of everything written so far."""
-        return self._hash.hexdigest()
-
-
-@contextmanager
-def atomic_file(path: Path) -> Iterator[HashingWriter]:
-    """Write ``path`` atomically: a temp file in the same folder, fsynced, then :func:`os.replace`.
-
-    On any exception (including KeyboardInterrupt) the temp file is removed and
-    ``path`` keeps its previous contents, if it had any.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            yield HashingWriter(raw)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through :func:`atomic_file`."""
-    with atomic_file(path) as sink:
-        sink.write(data)
-
-
-def write_json_atomic(path: Path, payload: Any) -> None:
-    """Write ``payload`` as indented JSON (no NaN or infinity) to ``path``, atomically."""
-    write_atomic(path, (json.dumps(payload, indent=2, allow_nan=False) + "\n").encode())
-
-
-def read_npz(path: Path, keys: Sequence[str], *, what: str, remedy: str) -> dict[str, np.ndarray]:
-    """The arrays ``keys`` of the ``.npz`` file at ``path``, read without unpickling anything.
-
-    Raises:
-        DataNotFoundError: no file at ``path``.
-        CorruptFileError: the file is not a readable ``.npz`` or lacks one of ``keys``.
-        Both messages name ``what`` the file should be and end with ``remedy``.
-    """
-    if not path.is_file():
-        raise DataNotFoundError(f"no {what} at {path}; {remedy}")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in keys if key in archive.files}
-    except (ValueError, OSError, zipfile.BadZipFile) as exc:
-        raise CorruptFileError(f"{path} cannot be read as a {what} ({exc}); {remedy}") from exc
-    missing = [key for key in keys if key not in arrays]
-    if missing:
-        raise CorruptFileError(f"{path} is not a {what} (missing {', '.join(missing)}); {remedy}")
-    return arrays
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -18,38 +18,24 @@ Conventions used throughout:
   *retrieved* within k instead, which never gives less; our numbers are comparable across
   methods but not digit-for-digit with those papers' tables.)
 - Precision within Hamming radius r: among the database items within distance r of the query,
-  the fraction that are relevant; a query with no item within r scores 0 (the DVSQ/DSH convention).
-"""
+  the fraction that are relevant; a query with no item within r scores 0 (the DVSQ/DSH convention)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import spearmanr
 
-from doodlekit.hashing import (
-    ITQ,
-    ProductQuantizer,
-    RandomHyperplaneLSH,
-    check_k,
-    hamming_distances,
-    hamming_rank,
-    smallest_k,
-    unit_rows,
-)
-from doodlekit.semantics import LabelVectors, similarity_matrix
+from doodlekit.retrieval.arrays import check_k, smallest_k, unit_rows
+from doodlekit.retrieval.hamming import hamming_distances
+from doodlekit.semantics.labels import LabelVectors, similarity_matrix
 
 #: Query-by-database cells computed at a time (bounds temporary memory).
 _CELLS_PER_BLOCK = 1 << 23
 
-Hasher = Literal["itq", "lsh", "pq"]
-_HASHERS = {"itq": ITQ, "lsh": RandomHyperplaneLSH, "pq": ProductQuantizer}
 
-
-def _labels(labels: np.ndarray, n: int, name: str) -> np.ndarray:
+def check_labels(labels: np.ndarray, n: int, name: str) -> np.ndarray:
     labels = np.asarray(labels)
     if labels.shape != (n,):
         raise ValueError(f"{name} must have shape ({n},), one label per row, got {labels.shape}")
@@ -76,18 +62,6 @@ def _label_rows(labels: np.ndarray, n_classes: int, name: str, what: str = "rows
     if labels.dtype.kind not in "iu" or (labels.size and (labels.min() < 0 or labels.max() >= n_classes)):
         raise ValueError(f"{name} must be ints indexing the {n_classes} {what}")
     return labels
-
-
-def topk_accuracy(scores: np.ndarray, labels: np.ndarray, k: int = 1) -> float:
-    """Fraction of rows whose true label is among the k highest scores (N, C); ties by class index."""
-    scores = np.asarray(scores)
-    if scores.ndim != 2:
-        raise ValueError(f"scores must be a 2-D array (N, C), got shape {scores.shape}")
-    labels = _label_rows(_labels(labels, scores.shape[0], "labels"), scores.shape[1], "labels", "columns of scores")
-    if check_k(k) > scores.shape[1]:
-        raise ValueError(f"k={k} exceeds the {scores.shape[1]} classes")
-    _, top = smallest_k(-scores, k)
-    return float((top == labels[:, None]).any(axis=1).mean())
 
 
 def cosine_rank(
@@ -149,7 +123,7 @@ def relevance(ranking: np.ndarray, query_labels: np.ndarray, db_labels: np.ndarr
     db_labels = np.asarray(db_labels)
     query_labels = np.asarray(query_labels)
     ranking = _ranking(ranking, query_labels.shape[0], db_labels.shape[0], None)
-    return db_labels[ranking] == _labels(query_labels, ranking.shape[0], "query_labels")[:, None]
+    return db_labels[ranking] == check_labels(query_labels, ranking.shape[0], "query_labels")[:, None]
 
 
 def precision_at_k(ranking: np.ndarray, query_labels: np.ndarray, db_labels: np.ndarray, k: int | None = None) -> float:
@@ -223,8 +197,8 @@ def precision_within_radius(
         query_ids: (Q,) rows of the queries in the database (leave-one-out): each is excluded
             from its own ball.
     """
-    query_labels = _labels(query_labels, len(query_codes), "query_labels")
-    db_labels = _labels(db_labels, len(db_codes), "db_labels")
+    query_labels = check_labels(query_labels, len(query_codes), "query_labels")
+    db_labels = check_labels(db_labels, len(db_codes), "db_labels")
     if isinstance(radius, bool) or not isinstance(radius, (int, np.integer)) or radius < 0:
         raise ValueError(f"radius must be a non-negative integer number of bits, got {radius!r}")
     precisions = np.zeros(len(query_codes))
@@ -312,7 +286,7 @@ def alignment(embeddings: np.ndarray, labels: np.ndarray, label_vectors: LabelVe
     """
     unit = unit_rows(embeddings, "embeddings")
     label_cos = similarity_matrix(label_vectors)
-    labels = _label_rows(_labels(labels, unit.shape[0], "labels"), label_cos.shape[0], "labels")
+    labels = _label_rows(check_labels(labels, unit.shape[0], "labels"), label_cos.shape[0], "labels")
     classes, inverse = np.unique(labels, return_inverse=True)
     if classes.size < 3:
         raise ValueError(f"alignment needs embeddings of at least 3 classes, got {classes.size}")
@@ -322,154 +296,3 @@ def alignment(embeddings: np.ndarray, labels: np.ndarray, label_vectors: LabelVe
     upper = np.triu_indices(classes.size, k=1)
     centroid_cos = (centroids @ centroids.T)[upper]
     return float(spearmanr(centroid_cos, label_cos[np.ix_(classes, classes)][upper]).statistic)
-
-
-@dataclass(frozen=True)
-class RetrievalScores:
-    """Retrieval numbers of one ranking method (float cosine or one code width).
-
-    Attributes: ``map`` (mAP@k), ``precision`` (precision@k), ``precision_radius`` (precision within
-    the Hamming radius; None for float and PQ), ``semantic_precision`` (semantic precision@k),
-    ``miss_similarity`` / ``random_miss_similarity`` / ``n_misses`` (see :class:`MissSimilarity`);
-    semantic fields are None without label vectors, the two miss similarities also without misses.
-    """
-
-    map: float
-    precision: float
-    precision_radius: float | None = None
-    semantic_precision: float | None = None
-    miss_similarity: float | None = None
-    random_miss_similarity: float | None = None
-    n_misses: int | None = None
-
-
-@dataclass(frozen=True)
-class RetrievalReport:
-    """Float and hashed retrieval numbers computed by :func:`retrieval_report`.
-
-    Attributes:
-        cosine: scores of the float cosine brute-force ranking (the baseline).
-        hashed: scores per code width in bits.
-        alignment: :func:`alignment` of the database embeddings (None without label vectors).
-        hasher, k, radius, n_queries, n_database: the settings and sizes used.
-    """
-
-    cosine: RetrievalScores
-    hashed: dict[int, RetrievalScores]
-    alignment: float | None
-    hasher: str
-    k: int
-    radius: int
-    n_queries: int
-    n_database: int
-
-    def map_ratio(self, n_bits: int) -> float | None:
-        """Hashed mAP@k at ``n_bits`` as a fraction of the float mAP@k (None when that is 0)."""
-        return self.hashed[n_bits].map / self.cosine.map if self.cosine.map else None
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (hashed keyed by str(bits), each with its ``map_ratio``)."""
-        out = asdict(self)
-        out["hashed"] = {str(bits): {**asdict(s), "map_ratio": self.map_ratio(bits)} for bits, s in self.hashed.items()}
-        return out
-
-
-def _scores(
-    ranking: np.ndarray,
-    query_labels: np.ndarray,
-    db_labels: np.ndarray,
-    label_vectors: LabelVectors | np.ndarray | None,
-    queries_in_db: bool,
-    precision_radius: float | None = None,
-) -> RetrievalScores:
-    semantic: dict[str, Any] = {}
-    if label_vectors is not None:
-        misses = miss_similarity(ranking, query_labels, db_labels, label_vectors)
-        semantic = {
-            "semantic_precision": semantic_precision_at_k(ranking, query_labels, db_labels, label_vectors),
-            "miss_similarity": misses.similarity if misses.n_misses else None,
-            "random_miss_similarity": misses.random_similarity if misses.n_misses else None,
-            "n_misses": misses.n_misses,
-        }
-    return RetrievalScores(
-        map=mean_average_precision(ranking, query_labels, db_labels, queries_in_db=queries_in_db),
-        precision=precision_at_k(ranking, query_labels, db_labels),
-        precision_radius=precision_radius,
-        **semantic,
-    )
-
-
-def retrieval_report(
-    db_embeddings: np.ndarray,
-    db_labels: np.ndarray,
-    query_embeddings: np.ndarray | None = None,
-    query_labels: np.ndarray | None = None,
-    label_vectors: LabelVectors | np.ndarray | None = None,
-    *,
-    query_ids: np.ndarray | None = None,
-    bits: Sequence[int] = (16, 32, 64, 128),
-    hasher: Hasher = "itq",
-    k: int = 100,
-    radius: int = 2,
-    seed: int = 0,
-) -> RetrievalReport:
-    """Float cosine and hashed retrieval numbers in one call.
-
-    The hasher ("itq", "lsh" or "pq") is fitted on the database embeddings for each width in
-    ``bits``; binary codes are ranked by Hamming distance, PQ codes by asymmetric distance.
-
-    Args:
-        db_embeddings: (N, D) float; db_labels: (N,) int labels (rows of ``label_vectors``).
-        query_embeddings, query_labels: separate queries (Q, D) and (Q,); when omitted, the
-            database items at ``query_ids`` (default: all) are the queries, leave-one-out.
-        label_vectors: (C, D') label vectors for the semantic metrics and alignment; optional.
-        query_ids: leave-one-out queries as database rows; only without ``query_embeddings``.
-        bits: code widths; hasher: which hasher; k: ranking cut-off; radius: Hamming radius.
-        seed: seed of every hasher.
-    """
-    db_embeddings = np.asarray(db_embeddings)
-    db_labels = _labels(db_labels, db_embeddings.shape[0], "db_labels")
-    if hasher not in _HASHERS:
-        raise ValueError(f"unknown hasher {hasher!r}; use one of {', '.join(_HASHERS)}")
-    leave_one_out = query_embeddings is None
-    if leave_one_out:
-        query_ids = np.arange(len(db_labels)) if query_ids is None else np.asarray(query_ids)
-        if (
-            query_ids.ndim != 1
-            or query_ids.dtype.kind not in "iu"
-            or (query_ids.size and (query_ids.min() < 0 or query_ids.max() >= len(db_labels)))
-        ):
-            raise ValueError(f"query_ids must be a 1-D array of database rows in [0, {len(db_labels)})")
-        query_embeddings, query_labels = db_embeddings[query_ids], db_labels[query_ids]
-    elif query_ids is not None or query_labels is None:
-        raise ValueError("with query_embeddings pass query_labels too, and no query_ids (those are for leave-one-out)")
-    query_embeddings = np.asarray(query_embeddings)
-    query_labels = _labels(query_labels, query_embeddings.shape[0], "query_labels")
-    width = check_k(k) + int(leave_one_out)
-
-    def finish(ranking: np.ndarray) -> np.ndarray:
-        return drop_self(ranking, query_ids) if leave_one_out else ranking
-
-    common = (query_labels, db_labels, label_vectors, leave_one_out)
-    cosine = _scores(finish(cosine_rank(query_embeddings, db_embeddings, width)[1]), *common)
-    hashed = {}
-    for n_bits in bits:
-        model = _HASHERS[hasher](n_bits, seed=seed).fit(db_embeddings)
-        db_codes = model.transform(db_embeddings)
-        if isinstance(model, ProductQuantizer):
-            hashed[n_bits] = _scores(finish(model.search(query_embeddings, db_codes, width)[1]), *common)
-            continue
-        query_codes = db_codes[query_ids] if leave_one_out else model.transform(query_embeddings)
-        in_radius = precision_within_radius(query_codes, db_codes, query_labels, db_labels, radius, query_ids=query_ids)
-        ranking = finish(hamming_rank(query_codes, db_codes, width)[1])
-        hashed[n_bits] = _scores(ranking, *common, precision_radius=in_radius)
-    return RetrievalReport(
-        cosine=cosine,
-        hashed=hashed,
-        alignment=None if label_vectors is None else alignment(db_embeddings, db_labels, label_vectors),
-        hasher=hasher,
-        k=int(k),
-        radius=int(radius),
-        n_queries=len(query_labels),
-        n_database=len(db_labels),
-    )

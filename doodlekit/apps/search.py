@@ -22,13 +22,13 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from doodlekit.download import atomic_file, read_npz
+from doodlekit.data.files import atomic_file, read_npz
 from doodlekit.errors import CheckpointMismatchError, CorruptFileError
-from doodlekit.hashing import ITQ, RandomHyperplaneLSH
-from doodlekit.index import HammingIndex
-from doodlekit.models import DoodleNet
-from doodlekit.semantics import LabelVectors, nearest_labels
-from doodlekit.training import embed, predict_proba
+from doodlekit.model.inference import embed, predict_proba
+from doodlekit.model.network import DoodleNet
+from doodlekit.retrieval.hashers import ITQ, RandomHyperplaneLSH
+from doodlekit.retrieval.index import HammingIndex
+from doodlekit.semantics.labels import LabelVectors, nearest_labels
 
 #: ``format`` entry of every file written by :meth:`DoodleSearch.save`.
 SEARCH_FORMAT = "doodlekit-search-1"

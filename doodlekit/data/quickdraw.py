@@ -24,9 +24,9 @@ from urllib.parse import quote
 
 import numpy as np
 
-from doodlekit import download as dl
-from doodlekit.categories import validate_categories, validate_category
-from doodlekit.config import Settings, get_settings, relative_path
+from doodlekit.data import files, http
+from doodlekit.data.categories import validate_categories, validate_category
+from doodlekit.data.settings import Settings, get_settings, relative_path
 from doodlekit.errors import CorruptFileError, DataNotFoundError
 
 #: Pixels per bitmap row (28 x 28).
@@ -155,7 +155,7 @@ def _load_sidecar(path: Path, fmt: str) -> _Sidecar | None:
             problem = f"its sidecar is version {meta.version}, not {_SIDECAR_VERSION}"
         elif size != meta.size:
             problem = f"it is {size} bytes, its sidecar says {meta.size}"
-        elif dl.sha256_file(path) != meta.sha256:
+        elif files.sha256_file(path) != meta.sha256:
             problem = "its SHA-256 differs from its sidecar's"
         elif fmt == "bitmap" and _count_rows(path, fmt, None) != meta.rows:
             problem = f"its header does not say {meta.rows} rows"
@@ -171,21 +171,21 @@ def _places(settings: Settings, rel: str, cached: Path) -> str:
     return f"{mirror}, cache {cached} (absent or short)"
 
 
-def _fetch_npy_header(t: dl.Transfer) -> tuple[tuple[int, ...], int]:
+def _fetch_npy_header(t: http.Transfer) -> tuple[tuple[int, ...], int]:
     """Download and parse the remote ``.npy`` header: ``(shape, header length in bytes)``."""
     buf = io.BytesIO()
-    dl.copy_range(t, 0, NPY_HEADER_GUESS, buf)
+    http.copy_range(t, 0, NPY_HEADER_GUESS, buf)
     raw = buf.getvalue()
     if raw.startswith(b"\x93NUMPY"):
         field = 2 if raw[6] == 1 else 4
         end = 8 + field + int.from_bytes(raw[8:8 + field], "little")
         if end > len(raw):
-            dl.copy_range(t, len(raw), end, buf)
+            http.copy_range(t, len(raw), end, buf)
     buf.seek(0)
     return _npy_header(buf, t.url)
 
 
-def _download_bitmap(t: dl.Transfer, cached: Path, meta: _Sidecar | None, n: int | None) -> _Sidecar:
+def _download_bitmap(t: http.Transfer, cached: Path, meta: _Sidecar | None, n: int | None) -> _Sidecar:
     """Fill or extend the cached ``.npy`` with the remote file's first ``n`` rows."""
     if meta is None:
         (total_rows, _), data_offset = _fetch_npy_header(t)
@@ -194,27 +194,27 @@ def _download_bitmap(t: dl.Transfer, cached: Path, meta: _Sidecar | None, n: int
         data_offset, total_rows, have = meta.data_offset, meta.total_rows, meta.rows
     want = total_rows if n is None else min(n, total_rows)
     t.bar.total = t.bytes_moved + (want - have) * PIXELS
-    with dl.atomic_file(cached) as sink:
+    with files.atomic_file(cached) as sink:
         np.lib.format.write_array_header_1_0(sink, {"descr": "|u1", "fortran_order": False, "shape": (want, PIXELS)})
         if have:
             with open(cached, "rb") as old:
                 _npy_header(old, str(cached))
                 shutil.copyfileobj(old, sink)
-        dl.copy_range(t, data_offset + have * PIXELS, data_offset + want * PIXELS, sink)
+        http.copy_range(t, data_offset + have * PIXELS, data_offset + want * PIXELS, sink)
     return _Sidecar(rows=want, complete=want == total_rows, next_offset=data_offset + want * PIXELS,
                     size=sink.size, sha256=sink.sha256, url=t.url, data_offset=data_offset,
                     total_rows=total_rows)
 
 
-def _download_lines(t: dl.Transfer, cached: Path, meta: _Sidecar | None, n: int | None) -> _Sidecar:
+def _download_lines(t: http.Transfer, cached: Path, meta: _Sidecar | None, n: int | None) -> _Sidecar:
     """Fill or extend the cached ndjson with the remote file's first ``n`` lines."""
     have = meta.rows if meta else 0
     start = meta.next_offset if meta else 0
-    with dl.atomic_file(cached) as sink:
+    with files.atomic_file(cached) as sink:
         if meta:
             with open(cached, "rb") as old:
                 shutil.copyfileobj(old, sink)
-        lines, eof = dl.copy_lines(t, start, None if n is None else n - have, sink,
+        lines, eof = http.copy_lines(t, start, None if n is None else n - have, sink,
                                       line_bytes=start / have if have else None)
     return _Sidecar(rows=have + lines, complete=eof, next_offset=sink.size, size=sink.size,
                     sha256=sink.sha256, url=t.url)
@@ -247,7 +247,7 @@ def _ensure(category: str, fmt: str, n: int | None, settings: Settings, *, downl
             f"`doodlekit fetch --categories \"{category}\" --per-class {n or 1000} --format {fmt}` first"
         )
     try:
-        with dl.transfer(url, desc=category, progress=progress) as t:
+        with http.transfer(url, desc=category, progress=progress) as t:
             fill = _download_bitmap if fmt == "bitmap" else _download_lines
             meta = fill(t, cached, meta if meta is not None and meta.url == url else None, n)
     except DataNotFoundError:
@@ -256,7 +256,7 @@ def _ensure(category: str, fmt: str, n: int | None, settings: Settings, *, downl
             f"and {url} (404 Not Found). Point DOODLEKIT_DATA (--data) at a mirror that has it, "
             "or DOODLEKIT_QUICKDRAW_URL (--url) at a server that does"
         ) from None
-    with dl.atomic_file(_sidecar_path(cached)) as side:
+    with files.atomic_file(_sidecar_path(cached)) as side:
         side.write(json.dumps(asdict(meta), indent=1).encode())
     return FetchReport(category, fmt, meta.rows if n is None else min(n, meta.rows), "download",
                        t.bytes_moved, cached)

@@ -37,15 +37,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from doodlekit.datasets import split_indices
-from doodlekit.download import write_json_atomic
+from doodlekit.apps.search import DoodleSearch
+from doodlekit.data.datasets import split_indices
+from doodlekit.data.files import write_json_atomic
+from doodlekit.data.quickdraw import load_bitmaps, load_drawings
+from doodlekit.data.raster import rasterize
 from doodlekit.errors import CheckpointMismatchError, CorruptFileError, DataNotFoundError
-from doodlekit.losses import VARIANTS
-from doodlekit.quickdraw import load_bitmaps, load_drawings
-from doodlekit.raster import rasterize
+from doodlekit.model.checkpoints import load_checkpoint
+from doodlekit.model.config import TrainConfig
+from doodlekit.model.inference import evaluate
+from doodlekit.model.losses import VARIANTS
+from doodlekit.model.training import History, Trained, train_variant
 from doodlekit.reference import REFERENCE_DIR
-from doodlekit.search import DoodleSearch
-from doodlekit.training import History, TrainConfig, Trained, evaluate, load_checkpoint, train_variant
 
 ENV_VAR = "DOODLEKIT_ARTIFACTS"
 #: Variant whose model the doodle pad and the retrieval notebooks use by default.

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from doodlekit.categories import DEFAULT_CATEGORIES, validate_categories
-from doodlekit.config import get_settings
-from doodlekit.quickdraw import load_bitmaps, load_drawings
+from doodlekit.data.categories import DEFAULT_CATEGORIES, validate_categories
+from doodlekit.data.quickdraw import load_bitmaps, load_drawings
+from doodlekit.data.settings import get_settings
 
 SPLITS = ("train", "val", "test", "all")
 

@@ -14,7 +14,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import ScalarFormatter
 
-from doodlekit.plotting import DPI, embedding_maps
+from doodlekit.plotting.maps import embedding_maps
+from doodlekit.plotting.style import DPI
 
 #: Variant -> how it appears in tables and figures.
 VARIANT_NAMES = {"ce": "CE", "fixed_margin": "fixed margin", "adaptive_margin": "adaptive margin"}

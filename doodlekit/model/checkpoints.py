@@ -1,0 +1,193 @@
+"""TODO docstring"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from doodlekit.data.categories import validate_categories
+from doodlekit.data.files import atomic_file
+from doodlekit.errors import CheckpointMismatchError, CorruptFileError, DataNotFoundError
+from doodlekit.model.config import TrainConfig
+from doodlekit.model.network import DoodleNet
+from doodlekit.semantics.labels import LabelVectors
+
+#: ``format`` entry of every checkpoint written by :func:`save_checkpoint`.
+CHECKPOINT_FORMAT = "doodlekit-checkpoint-1"
+
+
+def save_checkpoint(
+    path: str | os.PathLike[str],
+    model: DoodleNet,
+    *,
+    categories: Sequence[str],
+    label_vectors: LabelVectors,
+    config: TrainConfig,
+    metrics: dict[str, float] | None = None,
+) -> Path:
+    """Write a checkpoint atomically (temp file in the same folder, then ``os.replace``).
+
+    It holds only tensors and plain types (readable with ``torch.load(weights_only=True)``):
+    the weights, the model's hyper-parameters, the categories in label order, the label
+    vectors with their source and fingerprint, the training config and ``metrics``.
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    categories = list(categories)
+    if categories != label_vectors.categories or len(categories) != model.hparams["num_classes"]:
+        if categories == label_vectors.categories:
+            relation = "the same names"
+        elif set(categories) == set(label_vectors.categories):
+            relation = "the same names in another order"
+        else:
+            relation = "other names"
+        raise CheckpointMismatchError(
+            f"cannot save: the model has {model.hparams['num_classes']} classes, and categories "
+            f"({len(categories)} names) and the label vectors ({len(label_vectors)} names) hold {relation}; "
+            "pass the categories and label vectors the model was trained with"
+        )
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "state_dict": {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()},
+        "hparams": dict(model.hparams),
+        "categories": categories,
+        "vectors": {
+            "source": label_vectors.source,
+            "fingerprint": label_vectors.fingerprint,
+            "how": dict(label_vectors.how),
+            "vectors": torch.from_numpy(np.array(label_vectors.vectors)),
+        },
+        "config": config.to_dict(),
+        "metrics": {name: float(value) for name, value in (metrics or {}).items()},
+    }
+    with atomic_file(path) as out:
+        torch.save(payload, out.raw)
+    return path
+
+
+def _read_checkpoint(path: Path) -> dict[str, Any]:
+    """The payload of a checkpoint file, or DataNotFoundError / CorruptFileError."""
+    if not path.is_file():
+        raise DataNotFoundError(
+            f"no checkpoint at {path}: the file does not exist. Check the path, or train and save one "
+            "(train_variant(...).save(path))."
+        )
+    redo = "Delete it and save the checkpoint again (train_variant(...).save(path))."
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, zipfile.BadZipFile) as exc:
+        raise CorruptFileError(f"{path} is not a readable doodlekit checkpoint ({exc}). {redo}") from exc
+    expected = {"format", "state_dict", "hparams", "categories", "vectors", "config", "metrics"}
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT or set(payload) != expected:
+        found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+        raise CorruptFileError(
+            f"{path} is not a doodlekit checkpoint (format {found!r}, expected {CHECKPOINT_FORMAT!r}). {redo}"
+        )
+    return payload
+
+
+def _stored_label_vectors(payload: dict[str, Any], path: Path) -> LabelVectors:
+    stored = payload["vectors"]
+    vectors = LabelVectors(payload["categories"], stored["vectors"].numpy(), stored["how"], stored["source"])
+    if vectors.fingerprint != stored["fingerprint"]:
+        raise CorruptFileError(
+            f"{path} is damaged: its label vectors do not match their recorded fingerprint. "
+            "Delete it and save the checkpoint again."
+        )
+    return vectors
+
+
+def _check_categories(stored: list[str], wanted: Sequence[str] | str, path: Path) -> None:
+    asked = validate_categories(wanted if isinstance(wanted, str) else list(wanted))
+    if asked == stored:
+        return
+    missing = [name for name in asked if name not in stored]
+    extra = [name for name in stored if name not in asked]
+    differences = [f"{label} {', '.join(map(repr, names))}" for label, names in
+                   (("it lacks", missing), ("it also has", extra)) if names]
+    what = "; ".join(differences) or "the same names in another label order"
+    raise CheckpointMismatchError(
+        f"checkpoint {path} was trained on {len(stored)} other categories than the {len(asked)} asked for ({what}). "
+        f"Load it with categories=None to use its own ({', '.join(stored[:5])}{', ...' if len(stored) > 5 else ''}), "
+        "or train a model for these categories with train_variant(...)."
+    )
+
+
+def _check_vectors(stored: LabelVectors, wanted: LabelVectors | str, path: Path) -> None:
+    if isinstance(wanted, LabelVectors):
+        if wanted.fingerprint == stored.fingerprint:
+            return
+        asked = f"label vectors from {wanted.source!r} (fingerprint {wanted.fingerprint[:12]})"
+    else:
+        if os.fspath(wanted) == stored.source:
+            return
+        asked = f"vector source {os.fspath(wanted)!r}"
+    raise CheckpointMismatchError(
+        f"checkpoint {path} was trained with label vectors from {stored.source!r} "
+        f"(fingerprint {stored.fingerprint[:12]}), not the {asked}. Its embeddings live in that space: "
+        "use the checkpoint's own vectors (meta['label_vectors']), or train a model for these vectors "
+        "with train_variant(..., vectors=...)."
+    )
+
+
+def load_checkpoint(
+    path: str | os.PathLike[str],
+    *,
+    categories: Sequence[str] | str | None = None,
+    label_vectors_or_source: LabelVectors | str | None = None,
+    device: str = "cpu",
+) -> tuple[DoodleNet, dict[str, Any]]:
+    """Load a checkpoint written by :func:`save_checkpoint` (``torch.load(weights_only=True)``).
+
+    Args:
+        categories: when given, the checkpoint must be for exactly these names, in this order.
+        label_vectors_or_source: when given, the checkpoint's label vectors must be these
+            (same fingerprint) or come from this spec (same source string).
+        device: where to put the model.
+
+    Returns:
+        ``(model, meta)``: the model in eval mode, and ``meta`` with ``categories``,
+        ``label_vectors`` (a :class:`LabelVectors`), ``vector_source``, ``fingerprint``,
+        ``hparams``, ``config`` (a :class:`TrainConfig`) and ``metrics``.
+
+    Raises:
+        DataNotFoundError: no file at ``path``.
+        CorruptFileError: not a readable doodlekit checkpoint.
+        CheckpointMismatchError: other categories, other vectors, or weights that do not fit the model.
+    """
+    path = Path(path)
+    payload = _read_checkpoint(path)
+    stored_vectors = _stored_label_vectors(payload, path)
+    if categories is not None:
+        _check_categories(payload["categories"], categories, path)
+    if label_vectors_or_source is not None:
+        _check_vectors(stored_vectors, label_vectors_or_source, path)
+    try:
+        model = DoodleNet(**payload["hparams"])
+        model.load_state_dict(payload["state_dict"])
+        config = TrainConfig.from_dict(payload["config"])
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise CheckpointMismatchError(
+            f"checkpoint {path} holds a model or config that this doodlekit cannot rebuild "
+            f"(DoodleNet({payload['hparams']}): {exc}). It was written by another version of doodlekit: "
+            "train and save it again."
+        ) from exc
+    meta = {
+        "categories": list(payload["categories"]),
+        "label_vectors": stored_vectors,
+        "vector_source": stored_vectors.source,
+        "fingerprint": stored_vectors.fingerprint,
+        "hparams": dict(payload["hparams"]),
+        "config": config,
+        "metrics": dict(payload["metrics"]),
+    }
+    return model.to(device).eval(), meta

@@ -1,0 +1,72 @@
+"""TODO docstring"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from doodlekit.model.losses import DVSQ_MARGIN, VARIANTS
+
+SCHEDULES = ("onecycle", "constant")
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of one training run (all plain types, so checkpoints can hold them).
+
+    Attributes:
+        variant: loss, one of ``"ce"``, ``"fixed_margin"``, ``"adaptive_margin"``.
+        epochs: passes over the training set.
+        batch_size: drawings per step (the last incomplete batch of an epoch is dropped).
+        lr: peak learning rate of AdamW (the OneCycle maximum, or the constant rate).
+        schedule: ``"onecycle"`` (warm up for ``warmup`` of the steps, then cosine down)
+            or ``"constant"``.
+        warmup: fraction of the steps spent warming up under ``"onecycle"``.
+        weight_decay: AdamW's decoupled weight decay.
+        lam: weight of the semantic loss (``CE + lam * semantic``).
+        margin: the fixed margin of ``"fixed_margin"``.
+        augment: light augmentation: random flip, rotation within +-10 degrees, scale
+            0.9-1.1, shift within +-2 px.
+        seed: seeds torch, numpy, random and the batch order.
+        device: torch device string, e.g. ``"cpu"`` or ``"cuda"``.
+        num_threads: torch CPU threads during training; ``None`` leaves torch's setting.
+        channels_last: train in channels-last memory format (faster convolutions on CPU).
+    """
+
+    variant: str = "adaptive_margin"
+    epochs: int = 3
+    batch_size: int = 256
+    lr: float = 4e-3
+    schedule: str = "onecycle"
+    warmup: float = 0.25
+    weight_decay: float = 1e-4
+    lam: float = 1.0
+    margin: float = DVSQ_MARGIN
+    augment: bool = False
+    seed: int = 0
+    device: str = "cpu"
+    num_threads: int | None = None
+    channels_last: bool = True
+
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS:
+            raise ValueError(f"unknown loss variant {self.variant!r}; use one of {', '.join(VARIANTS)}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; use one of {', '.join(SCHEDULES)}")
+        if self.epochs < 1 or self.batch_size < 2 or self.lr <= 0 or not 0 < self.warmup < 1:
+            raise ValueError(
+                f"need epochs >= 1, batch_size >= 2, lr > 0 and 0 < warmup < 1; got epochs={self.epochs}, "
+                f"batch_size={self.batch_size}, lr={self.lr}, warmup={self.warmup}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """Inverse of :meth:`to_dict`; unknown keys are an error."""
+        unknown = set(values) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown TrainConfig fields: {', '.join(sorted(unknown))}")
+        return cls(**values)

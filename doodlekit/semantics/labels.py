@@ -1,0 +1,271 @@
+"""TODO docstring"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from gensim.models import KeyedVectors
+
+from doodlekit.data.categories import validate_categories, validate_category
+from doodlekit.errors import LabelVectorError
+from doodlekit.semantics.sources import DEFAULT_SPEC, load_vectors
+
+#: Words left out when a label vector is the mean of a name's words.
+STOP_WORDS = frozenset({"a", "an", "and", "of", "the"})
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class LabelVectors:
+    """Unit vectors of category names in one semantic space.
+
+    Attributes:
+        categories: the C names, in label order.
+        vectors: (C, D) float32, L2-normalised rows, read-only (rows are normalised on creation).
+        how: name -> how its vector was built: ``"token 'cat'"``, ``"phrase token 'hot_dog'"``,
+            ``"mean of 'hot', 'dog'"`` or ``"explicit"``.
+        source: the spec (or a description) of the semantic space.
+    """
+
+    categories: list[str]
+    vectors: np.ndarray
+    how: dict[str, str]
+    source: str
+
+    def __post_init__(self) -> None:
+        categories = list(self.categories)
+        vectors = _unit_rows(self.vectors).astype(np.float32)
+        if vectors.shape[0] != len(categories) or set(self.how) != set(categories):
+            raise LabelVectorError(
+                f"label vectors need one row and one 'how' entry per category: got {vectors.shape[0]} rows "
+                f"and {len(self.how)} entries for {len(categories)} categories; build them with label_vectors()."
+            )
+        vectors.setflags(write=False)
+        object.__setattr__(self, "categories", categories)
+        object.__setattr__(self, "vectors", vectors)
+        object.__setattr__(self, "how", {name: self.how[name] for name in categories})
+
+    def __len__(self) -> int:
+        return len(self.categories)
+
+    def __repr__(self) -> str:
+        return f"LabelVectors({len(self)} names, {self.dim}-d, source={self.source!r})"
+
+    @property
+    def dim(self) -> int:
+        """D, the dimension of the semantic space."""
+        return int(self.vectors.shape[1])
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 hex digest of the category order and the vectors rounded to 4 decimals.
+
+        Checkpoints record it to detect a model trained with other label vectors.
+        """
+        digest = hashlib.sha256(json.dumps(self.categories).encode("utf-8"))
+        digest.update(f"{self.vectors.shape}".encode("ascii"))
+        digest.update(np.rint(self.vectors.astype(np.float64) * 1e4).astype("<i4").tobytes())
+        return digest.hexdigest()
+
+    def index(self, name: str) -> int:
+        """Row of ``name``.
+
+        Raises:
+            UnknownCategoryError: ``name`` is not an official category.
+            LabelVectorError: an official category that these label vectors do not hold.
+        """
+        if name in self.how:
+            return self.categories.index(name)
+        validate_category(name)
+        raise LabelVectorError(
+            f"{name!r} is not among these {len(self)} label vectors ({self.source}); "
+            "build label vectors for categories that include it, or query with a vector."
+        )
+
+    def report(self) -> str:
+        """A readable table of how each name was built, with counts by kind."""
+        width = max(len(name) for name in self.categories)
+        kinds = Counter(how.split(" '")[0] for how in self.how.values())
+        lines = [
+            f"{len(self)} label vectors, {self.dim}-d, from {self.source!r} (fingerprint {self.fingerprint[:12]})",
+            f"{'name':<{width}}  built from",
+            *(f"{name:<{width}}  {self.how[name]}" for name in self.categories),
+            "by kind: " + ", ".join(f"{kind} {count}" for kind, count in kinds.items()),
+        ]
+        return "\n".join(lines)
+
+
+def label_vectors(
+    kv: KeyedVectors | str | os.PathLike[str],
+    categories: Iterable[str] | str,
+    *,
+    explicit: Mapping[str, np.ndarray] | None = None,
+    source: str | None = None,
+) -> LabelVectors:
+    """Build one unit vector per category name from a semantic space.
+
+    For each name, in order:
+
+    1. ``explicit[name]`` if given (a (D,) vector) -> ``"explicit"``;
+    2. the name's own token, or a phrase token for a multi-word name: the name as is, then
+       ``"_"``-joined, each as given, lowercase, first letter upper and title case
+       (``cat``, ``t-shirt``, ``hot_dog``, ``The_Mona_Lisa``) -> ``"token 'cat'"`` /
+       ``"phrase token 'hot_dog'"``;
+    3. for a multi-word name, the mean of its unit word vectors (words split at spaces,
+       ``_`` and ``-``; :data:`STOP_WORDS` dropped; each word as given, lowercase or
+       capitalised) -> ``"mean of 'hot', 'dog'"``. Every content word must be found.
+
+    Averaging is a crude model of a phrase: "hot dog" lands near "dog" (see
+    :func:`nearest_labels`); an explicit vector or a source with phrase tokens avoids it.
+
+    Args:
+        kv: the semantic space, or a spec for :func:`load_vectors`.
+        categories: official category names (a list, or one comma-separated string).
+        explicit: name -> (D,) vector, used as is (then normalised) for those names.
+        source: recorded in the result; defaults to the spec, or a description of ``kv``.
+
+    Raises:
+        LabelVectorError: names with no vector; the message lists every one and why.
+        UnknownCategoryError: a name that is not an official category.
+    """
+    if isinstance(kv, (str, os.PathLike)):
+        source = source or os.fspath(kv)
+        kv = load_vectors(kv)
+    source = source or f"KeyedVectors({len(kv)} words, {kv.vector_size}-d)"
+    names = validate_categories(categories if isinstance(categories, str) else list(categories))
+    explicit = dict(explicit or {})
+    stray = sorted(set(explicit) - set(names))
+    if stray:
+        raise LabelVectorError(
+            f"explicit vectors given for names that are not among the categories: {', '.join(map(repr, stray))}; "
+            "give explicit vectors only for names you also pass in categories."
+        )
+    rows: list[np.ndarray] = []
+    how: dict[str, str] = {}
+    failures: dict[str, str] = {}
+    for name in names:
+        if name in explicit:
+            vector, note = _explicit_vector(explicit[name], kv.vector_size)
+        else:
+            vector, note = _build(kv, name)
+        if vector is None:
+            failures[name] = note
+        else:
+            rows.append(vector)
+            how[name] = note
+    if failures:
+        listing = "\n".join(f"  - {name!r}: {why}" for name, why in failures.items())
+        other = "'word2vec-google-news-300'" if source == DEFAULT_SPEC else f"'{DEFAULT_SPEC}'"
+        raise LabelVectorError(
+            f"cannot build label vectors for {len(failures)} of {len(names)} names from {source}:\n{listing}\n"
+            f"Use a source that has them (e.g. {other}, a gensim-data model or another word2vec file), "
+            f"leave them out of the categories, or pass explicit={{name: vector of {kv.vector_size} floats}} for them."
+        )
+    return LabelVectors(names, np.stack(rows), how, source)
+
+
+def _unit(vector: np.ndarray) -> np.ndarray | None:
+    """``vector`` / its L2 norm as float64, or None for a zero or non-finite vector."""
+    vector = np.asarray(vector, dtype=np.float64)
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if np.isfinite(norm) and norm > 0 else None
+
+
+def _explicit_vector(value: np.ndarray, dim: int) -> tuple[np.ndarray | None, str]:
+    vector = np.asarray(value, dtype=np.float64)
+    if vector.shape != (dim,):
+        return None, f"explicit vector has shape {vector.shape}, the source needs ({dim},)"
+    unit = _unit(vector)
+    return (unit, "explicit") if unit is not None else (None, "explicit vector is zero or not finite")
+
+
+def _token_candidates(text: str) -> list[str]:
+    """``text`` and its case variants, without repeats, in the order tried."""
+    variants = (text, text.lower(), text[:1].upper() + text[1:], text.title())
+    return list(dict.fromkeys(variants))
+
+
+def _find(kv: KeyedVectors, candidates: list[str]) -> str | None:
+    return next((token for token in candidates if kv.has_index_for(token)), None)
+
+
+def _build(kv: KeyedVectors, name: str) -> tuple[np.ndarray | None, str]:
+    """(unit vector, how) by the token / phrase-token / mean rule, or (None, why not)."""
+    words = [word for word in re.split(r"[\s_-]+", name) if word]
+    phrases = list(dict.fromkeys((name, "_".join(name.split()))))
+    token = _find(kv, [c for phrase in phrases for c in _token_candidates(phrase)])
+    kind = "token" if len(words) == 1 else "phrase token"
+    if token is not None:
+        unit = _unit(kv.get_vector(token))
+        return (unit, f"{kind} {token!r}") if unit is not None else (None, f"{kind} {token!r} has a zero vector")
+    tried = " or ".join(repr(p) for p in phrases)
+    if len(words) == 1:
+        return None, f"no token {tried} (nor its case variants)"
+    content = [word for word in words if word.lower() not in STOP_WORDS] or words
+    found = [_find(kv, _token_candidates(word)) for word in content]
+    missing = [word for word, token in zip(content, found) if token is None]
+    if missing:
+        return None, f"no phrase token {tried}, and words missing for a mean: {', '.join(map(repr, missing))}"
+    units = [_unit(kv.get_vector(token)) for token in found]
+    mean = None if any(u is None for u in units) else _unit(np.mean(units, axis=0))
+    how = f"mean of {', '.join(map(repr, found))}"
+    return (mean, how) if mean is not None else (None, f"{how}: a zero vector")
+
+
+def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """(C, D) float64 with L2-normalised rows; raises for anything else."""
+    array = np.asarray(vectors, dtype=np.float64)
+    norms = np.linalg.norm(array, axis=-1, keepdims=True) if array.ndim == 2 else None
+    if norms is None or array.shape[0] == 0 or not np.all(np.isfinite(norms)) or np.any(norms == 0):
+        raise LabelVectorError(
+            f"label vectors must be a non-empty (C, D) array of finite, non-zero rows; got shape {array.shape}. "
+            "Pass a LabelVectors (from label_vectors()) or its .vectors."
+        )
+    return array / norms
+
+
+def similarity_matrix(labels: LabelVectors | np.ndarray) -> np.ndarray:
+    """(C, C) float32 cosine similarities of label vectors (rows need not be unit length).
+
+    Symmetric (numpy computes ``A @ A.T`` as one triangle), in [-1, 1], unit diagonal
+    (float64 rounding error vanishes in float32).
+    """
+    unit = _unit_rows(labels.vectors if isinstance(labels, LabelVectors) else labels)
+    return (unit @ unit.T).astype(np.float32)
+
+
+def adaptive_margins(labels: LabelVectors | np.ndarray) -> np.ndarray:
+    """(C, C) float32 DVSQ margins ``delta(j, k) = 1 - cos(v_j, v_k)``, in [0, 2], zero diagonal."""
+    return 1.0 - similarity_matrix(labels)
+
+
+def nearest_labels(labels: LabelVectors, query: str | np.ndarray, k: int = 5) -> list[tuple[str, float]]:
+    """The ``k`` labels closest in cosine to ``query``, best first, as ``(name, cosine)``.
+
+    ``query`` is a category name among ``labels`` (itself excluded) or a (D,) vector.
+    Ties keep label order.
+
+    Raises:
+        UnknownCategoryError / LabelVectorError: a name that is not official / not in ``labels``.
+        LabelVectorError: a vector that is not (D,), or is zero.
+    """
+    exclude = None
+    if isinstance(query, str):
+        exclude = labels.index(query)
+        unit = labels.vectors[exclude].astype(np.float64)
+    else:
+        unit = _unit(query) if np.shape(query) == (labels.dim,) else None
+        if unit is None:
+            raise LabelVectorError(
+                f"a query vector must be a finite, non-zero ({labels.dim},) array; got shape {np.shape(query)}. "
+                "Pass a vector of this semantic space, or a category name."
+            )
+    cosine = labels.vectors.astype(np.float64) @ unit
+    order = [int(i) for i in np.argsort(-cosine, kind="stable") if i != exclude]
+    return [(labels.categories[i], float(cosine[i])) for i in order[: max(k, 0)]]
