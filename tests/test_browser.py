@@ -2,17 +2,25 @@
 
 Each test serves ``notebooks/06_draw_and_search.ipynb``, runs it, replays a real Quick, Draw!
 drawing as mouse drags on the pad and checks that ink appears on the canvas and that the
-drawing's category is among the top-5 predictions. The drawing is the first simplified record
+drawing's category is among the top-5 predictions. The Jupyter server is rooted, like ``make lab``'s
+and Binder's, at a folder laid out like the repository, and Voila is reached through it at exactly
+the URL paths the README gives (read from README.md). The drawing is the first simplified record
 of a lesson category that the model, run headless through the same pad code, puts first: the
 browser test then checks that the browser path reproduces it. Screenshots go to
 ``test-artifacts/``. Servers run on 127.0.0.1 with a random port and token and throw-away
 Jupyter dirs; every process they started is stopped by PID.
+
+``test_stored_figures_render`` opens notebooks 01-05 with their stored outputs (nothing is run)
+in JupyterLab, checks that every stored ``image/png`` output is on the page as a loaded image shown
+at a readable width, and saves each as ``test-artifacts/figures/<notebook>-<n>.png``: look at them
+before calling a figure done. ``test_readme_images`` checks the screenshots the README shows.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -27,6 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
@@ -34,11 +43,23 @@ from doodlekit.experiments import lessons
 from doodlekit.data import load_drawings
 from doodlekit.apps import DoodlePad, scale_to_pad
 
-pytestmark = pytest.mark.browser
-
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "06_draw_and_search.ipynb"
+#: The notebooks whose stored figures test_stored_figures_render looks at.
+FIGURE_NOTEBOOKS = sorted((ROOT / "notebooks").glob("0[1-5]_*.ipynb"))
+README = ROOT / "README.md"
+#: A local image the README shows: Markdown ``![alt](path)`` or HTML ``<img src="path">``.
+README_IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)|<img[^>]*\ssrc=[\"']([^\"']+)")
+#: Largest README image, in bytes.
+README_IMAGE_BYTES = 200_000
+#: A Voila URL path in the README's text or links (up to a space, quote, bracket or query).
+VOILA_PATH = re.compile(r"voila/render/[^\s()\[\]`'\"?#]+")
 SCREENSHOTS = ROOT / "test-artifacts"
+FIGURES = SCREENSHOTS / "figures"
+#: A figure counts as rendered when its image is wider than this (pixels of the PNG) ...
+MIN_NATURAL_WIDTH = 100
+#: ... and is shown at least this wide on the 1400 px wide page (not shrunk to a thumbnail).
+MIN_SHOWN_WIDTH = 200
 BIN = Path(sys.executable).parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -110,9 +131,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _jupyter_env(scratch: Path, lesson: Lesson) -> dict[str, str]:
-    """Environment with throw-away Jupyter dirs, the lesson artefacts and the venv first on PATH."""
-    env = dict(os.environ, DOODLEKIT_ARTIFACTS=str(lesson.artifacts), PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+def _jupyter_env(scratch: Path, lesson: Lesson | None) -> dict[str, str]:
+    """Environment with throw-away Jupyter dirs, the lesson artefacts (if any) and the venv first on PATH."""
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    if lesson is not None:
+        env["DOODLEKIT_ARTIFACTS"] = str(lesson.artifacts)
     for var in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR",
                 "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR"):
         folder = scratch / var.lower()
@@ -211,13 +234,22 @@ class Server:
             urllib.request.urlopen(request, timeout=30).close()
 
 
-@pytest.fixture(scope="module")
-def lab_server(lesson: Lesson, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A JupyterLab (and Notebook 7) server on a throw-away copy of the notebook."""
-    scratch = tmp_path_factory.mktemp("jupyter")
+def readme_voila_paths() -> list[str]:
+    """Every distinct Voila URL path that README.md gives, e.g. ``voila/render/notebooks/06_...ipynb``."""
+    return sorted(set(VOILA_PATH.findall(README.read_text(encoding="utf-8"))))
+
+
+@contextmanager
+def _jupyter_lab(scratch: Path, notebooks: list[Path], lesson: Lesson | None,
+                 settings: dict[str, dict] | None = None) -> Iterator[Server]:
+    """A JupyterLab (Notebook 7, Voila) server rooted, as ``make lab``'s and Binder's, at a throw-away
+    folder laid out like the repository: each notebook copied to its repository path. ``settings``
+    maps a plugin id (``"@jupyterlab/notebook-extension:tracker"``) to user settings for it."""
     root = scratch / "root"
-    root.mkdir()
-    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
+    for notebook in notebooks:
+        copy = root / notebook.relative_to(ROOT)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(notebook, copy)
     port, token = _free_port(), secrets.token_hex(16)
     command = [
         str(BIN / "jupyter"), "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
@@ -226,7 +258,29 @@ def lab_server(lesson: Lesson, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "--JupyterNotebookApp.expose_app_in_browser=True",
     ]
     server = Server(f"http://127.0.0.1:{port}", token)
-    with _serve(command, _jupyter_env(scratch, lesson), root, server.url("api/status"), scratch / "server.log"):
+    env = _jupyter_env(scratch, lesson)
+    for plugin, values in (settings or {}).items():
+        package, name = plugin.rsplit(":", 1)
+        path = Path(env["JUPYTERLAB_SETTINGS_DIR"], package, f"{name}.jupyterlab-settings")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    with _serve(command, env, root, server.url("api/status"), scratch / "server.log"):
+        yield server
+
+
+@pytest.fixture(scope="module")
+def lab_server(lesson: Lesson, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """JupyterLab serving the doodle-pad notebook, its kernels given the lesson's artefacts."""
+    with _jupyter_lab(tmp_path_factory.mktemp("jupyter"), [NOTEBOOK], lesson) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def figures_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """JupyterLab serving notebooks 01-05 as stored; no lesson artefacts (nothing is run). Notebooks
+    are not windowed, so that every output is on the page, not only those scrolled to."""
+    settings = {"@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"}}
+    with _jupyter_lab(tmp_path_factory.mktemp("jupyter-figures"), FIGURE_NOTEBOOKS, None, settings) as server:
         yield server
 
 
@@ -288,9 +342,11 @@ def _check_pad(page: Page, lesson: Lesson, name: str) -> None:
     assert lesson.category in labels, f"{lesson.category!r} is not among the top-5 predictions {labels}"
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize(
     ("name", "path"),
-    [("jupyterlab", "lab/tree/06_draw_and_search.ipynb"), ("notebook7", "notebooks/06_draw_and_search.ipynb")],
+    [("jupyterlab", "lab/tree/notebooks/06_draw_and_search.ipynb"),
+     ("notebook7", "notebooks/notebooks/06_draw_and_search.ipynb")],
 )
 def test_pad_in_jupyter(browser: Browser, lab_server: Server, lesson: Lesson, name: str, path: str) -> None:
     # A page that joins a running kernel restores its widgets asynchronously; running cells before
@@ -314,15 +370,104 @@ def test_pad_in_jupyter(browser: Browser, lab_server: Server, lesson: Lesson, na
         _check_pad(page, lesson, name)
 
 
-def test_pad_in_voila(browser: Browser, lesson: Lesson, tmp_path_factory: pytest.TempPathFactory) -> None:
-    scratch = tmp_path_factory.mktemp("voila")
-    port, token = _free_port(), secrets.token_hex(16)
-    command = [
-        str(BIN / "voila"), str(NOTEBOOK), f"--port={port}", "--no-browser", "--Voila.ip=127.0.0.1",
-        f"--Voila.token={token}",
-    ]
-    base = f"http://127.0.0.1:{port}"
-    with _serve(command, _jupyter_env(scratch, lesson), ROOT, f"{base}/voila/static/?token={token}",
-                scratch / "voila.log"), _page(browser, "voila") as page:
-        page.goto(f"{base}/?token={token}", timeout=PAD_TIMEOUT * 1000)
+def test_readme_gives_the_voila_path_of_the_pad() -> None:
+    paths = readme_voila_paths()
+    assert paths, "README.md gives no Voila URL path (voila/render/...); test_pad_in_voila checks the ones it gives"
+    for path in paths:
+        assert (ROOT / path.removeprefix("voila/render/")).is_file(), (
+            f"README.md's Voila path {path!r} names no file of the repository "
+            "(the root of Binder's server and of make lab's)"
+        )
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path", readme_voila_paths())
+def test_pad_in_voila(browser: Browser, lab_server: Server, lesson: Lesson, path: str) -> None:
+    """Voila as Binder and ``make lab`` serve it: the server extension, at the README's URL path."""
+    lab_server.shut_down_kernels()
+    with _page(browser, "voila") as page:
+        page.goto(lab_server.url(path), timeout=PAD_TIMEOUT * 1000)
         _check_pad(page, lesson, "voila")
+
+
+def stored_figure_count(notebook: Path) -> int:
+    """How many ``image/png`` outputs (matplotlib figures) the notebook file stores."""
+    cells = nbformat.read(notebook, as_version=4).cells
+    return sum("image/png" in output.get("data", {})
+               for cell in cells if cell.cell_type == "code" for output in cell.outputs)
+
+
+#: Every figure of the open notebook: [naturalWidth, naturalHeight, shown width, shown height].
+FIGURE_SIZES = """imgs => imgs.map(img => {
+    const box = img.getBoundingClientRect();
+    return [img.naturalWidth, img.naturalHeight, box.width, box.height];
+})"""
+#: The notebook panel under test, marked when it is JupyterLab's current widget (arg: the notebook's path).
+MARK_PANEL = """path => {
+    const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+    if (!panel || !panel.context || panel.context.path !== path) return false;
+    panel.node.dataset.figuresUnderTest = path;
+    return true;
+}"""
+FIGURE_SELECTOR = "[data-figures-under-test] .jp-OutputArea .jp-RenderedImage img"
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook", FIGURE_NOTEBOOKS, ids=lambda path: path.stem)
+def test_stored_figures_render(browser: Browser, figures_server: Server, notebook: Path) -> None:
+    """Every stored figure of the notebook shows in JupyterLab, loaded and readable; screenshot each."""
+    expected = stored_figure_count(notebook)
+    assert expected > 0, f"{notebook.name} stores no figure (image/png output): run it before this test"
+    name = notebook.stem
+    for old in FIGURES.glob(f"{name}-*.png"):
+        old.unlink()
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    with _page(browser, f"figures-{name}") as page:
+        path = notebook.relative_to(ROOT).as_posix()
+        # "reset": a fresh workspace, not one that reopens the notebooks earlier pages showed.
+        page.goto(figures_server.url(f"lab/tree/{path}") + "&reset")
+        page.wait_for_function(MARK_PANEL, arg=path, timeout=SERVER_TIMEOUT * 1000)
+        figures = page.locator(FIGURE_SELECTOR)
+        try:
+            page.wait_for_function(
+                """([selector, expected]) => {
+                    const imgs = [...document.querySelectorAll(selector)];
+                    return imgs.length >= expected && imgs.every(img => img.complete);
+                }""",
+                arg=[FIGURE_SELECTOR, expected], timeout=SERVER_TIMEOUT * 1000,
+            )
+        except Exception:  # noqa: BLE001 - report how many did render, not a bare timeout
+            pytest.fail(f"{notebook.name}: {figures.count()} of its {expected} stored figures rendered "
+                        f"within {SERVER_TIMEOUT} s")
+        assert figures.count() == expected, (
+            f"{notebook.name} stores {expected} image/png outputs but JupyterLab shows {figures.count()} figures"
+        )
+        for n in range(expected):
+            figures.nth(n).screenshot(path=FIGURES / f"{name}-{n + 1}.png", animations="disabled")
+        problems = [
+            f"figure {n}: image {natural_w}x{natural_h} px shown at {shown_w:.0f}x{shown_h:.0f} px"
+            for n, (natural_w, natural_h, shown_w, shown_h) in enumerate(figures.evaluate_all(FIGURE_SIZES), 1)
+            if natural_w <= MIN_NATURAL_WIDTH or shown_w < MIN_SHOWN_WIDTH
+        ]
+        assert not problems, (f"{notebook.name}: figures not rendered at a readable size "
+                              f"(need > {MIN_NATURAL_WIDTH} px wide images shown >= {MIN_SHOWN_WIDTH} px wide): "
+                              + "; ".join(problems))
+
+
+def readme_images() -> list[str]:
+    """The local image paths that README.md shows (relative to the repository root)."""
+    found = [m.group(1) or m.group(2) for m in README_IMAGE.finditer(README.read_text(encoding="utf-8"))]
+    return [path for path in found if not re.match(r"[a-z]+:", path)]
+
+
+def test_readme_images() -> None:
+    """The screenshots in the README's "What it looks like" exist, as PNGs under 200 kB."""
+    images = readme_images()
+    assert any(path.startswith("docs/images/") for path in images), "README.md shows no image from docs/images/"
+    for path in images:
+        image = ROOT / path
+        assert image.is_file(), f"README.md shows {path!r}, which is no file of the repository"
+        assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"README.md's image {path} is not a PNG"
+        size = image.stat().st_size
+        assert size < README_IMAGE_BYTES, f"README.md's image {path} is {size} bytes (limit {README_IMAGE_BYTES})"
