@@ -3,6 +3,8 @@
 #   make test   create .venv, install the kit with the "test" extra, run the whole test suite
 # Each (re)installs only when pyproject.toml is newer than the last install (a stamp file in .venv).
 # Extra pytest arguments: make test PYTEST_ARGS="-k hashing -x"
+# The fast lane, under a minute on 2 cores (no notebooks, browsers or training runs, the tests marked
+# slow; see conftest.py): make test PYTEST_ARGS="-m 'not slow'"
 
 PYTHON ?= python3
 VENV := .venv
@@ -30,7 +32,7 @@ test: setup-test
 	mkdir -p $(TEST_ARTIFACTS)/native $(TEST_ARTIFACTS)/old-cpu
 	DOODLEKIT_ARTIFACTS=$(TEST_ARTIFACTS)/native $(BIN)/python -m pytest tests notebooks $(NBVAL) $(PYTEST_ARGS)
 	DOODLEKIT_ARTIFACTS=$(TEST_ARTIFACTS)/old-cpu $(OLD_CPU) $(BIN)/python -m pytest notebooks $(NBVAL) \
-		$(PYTEST_ARGS) || [ $$? -eq 5 ]  # 5: PYTEST_ARGS selected no notebook
+		$(PYTEST_ARGS) || [ $$? -eq 5 ]  # 5: PYTEST_ARGS selected no notebook (e.g. -m 'not slow')
 
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 TEST_ARTIFACTS := $(CURDIR)/test-artifacts/lessons

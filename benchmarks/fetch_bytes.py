@@ -24,9 +24,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 import numpy as np  # noqa: E402
 from http_mirror import MirrorServer  # noqa: E402
 
-from doodlekit.data import relative_path
-from doodlekit.data import write_json_atomic
-from doodlekit.data import PIXELS, fetch
+from doodlekit.data import PIXELS, fetch, get_settings, relative_path, write_json_atomic
 
 MIRROR = Path(os.environ.get("DOODLEKIT_DATA", ROOT.parent / "shared" / "quickdraw")).resolve()
 RESULTS = ROOT / "benchmarks" / "results" / "fetch_bytes.json"
@@ -55,12 +53,12 @@ def main() -> dict:
     """Run the plan; write and return the results."""
     runs = []
     with MirrorServer(MIRROR) as server, tempfile.TemporaryDirectory() as cache:
+        settings = get_settings(server.url, Path(cache) / "none", cache)
         for fmt, categories, n in PLAN:
             for category in categories:
                 for start, stop in ((0, n), (n, 2 * n)):
                     server.reset_counters()
-                    [report] = fetch([category], stop, fmt, base_url=server.url, data_dir=Path(cache) / "none",
-                                     cache_dir=cache, progress=False)
+                    [report] = fetch([category], stop, fmt, settings=settings, progress=False)
                     header = _npy_header_bytes(category) if fmt == "bitmap" and start == 0 else 0
                     asked = _row_bytes(fmt, category, start, stop) + header
                     runs.append({"format": fmt, "category": category, "rows_from": start, "rows_to": report.rows,

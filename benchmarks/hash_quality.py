@@ -8,7 +8,7 @@ the real GloVe 6B 50-d label vectors of the default Quick, Draw! categories plus
 Gaussian noise whose expected norm is ``--noise`` times the (unit) label vector's.
 
 Leave-one-out over a fixed sample of database items as queries; all numbers come from
-:func:`doodlekit.metrics.retrieval_report`. Target: 64-bit codes keep >= 95% of the float mAP@100.
+:func:`doodlekit.retrieval.evaluation.retrieval_report`. Target: 64-bit codes keep >= 95% of the float mAP@100.
 Writes benchmarks/results/hash_quality.json.
 """
 
@@ -23,11 +23,11 @@ import numpy as np
 from common import RESULTS, machine, write_json
 
 from doodlekit.data import DEFAULT_CATEGORIES
+from doodlekit.defaults import BITS, CODE_BITS, VECTORS, K
 from doodlekit.retrieval import retrieval_report
 from doodlekit.semantics import LabelVectors, label_vectors, load_vectors
 
-BITS = (16, 32, 64, 128)
-TARGET_BITS, TARGET_RATIO = 64, 0.95
+TARGET_BITS, TARGET_RATIO = CODE_BITS, 0.95
 
 
 def standin_embeddings(per_class: int, noise: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray, LabelVectors]:
@@ -37,7 +37,7 @@ def standin_embeddings(per_class: int, noise: float, seed: int = 0) -> tuple[np.
     the noise has standard deviation ``noise / sqrt(50)`` per dimension, so its expected norm is
     about ``noise`` times a label vector's.
     """
-    vectors = label_vectors(load_vectors("glove-6b-50d"), DEFAULT_CATEGORIES)
+    vectors = label_vectors(load_vectors(VECTORS), DEFAULT_CATEGORIES)
     labels = np.repeat(np.arange(len(vectors), dtype=np.int64), per_class)
     rng = np.random.default_rng(seed)
     scale = noise / np.sqrt(vectors.dim)
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--embeddings", type=Path, help=".npz with embeddings (N, D), labels (N,) [, label_vectors]")
     parser.add_argument("--noise", type=float, default=1.0, help="stand-in noise norm relative to the label vectors")
     parser.add_argument("--queries", type=int, help="leave-one-out queries (default 500 quick, 2000 full)")
-    parser.add_argument("--k", type=int, default=100)
+    parser.add_argument("--k", type=int, default=K)
     parser.add_argument("--out", type=Path, default=RESULTS / "hash_quality.json")
     args = parser.parse_args(argv)
 

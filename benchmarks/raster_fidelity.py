@@ -1,4 +1,4 @@
-"""How faithful :mod:`doodlekit.raster` is to the dataset's own ``numpy_bitmap`` images.
+"""How faithful :mod:`doodlekit.data.raster` is to the dataset's own ``numpy_bitmap`` images.
 
 1. Classifier check: a multinomial logistic regression on 2x2-pooled real bitmaps of the 41
    categories that have bitmaps (and simplified strokes) in the mirror, scored on held-out real
@@ -8,8 +8,8 @@
    real bitmaps against rasterized strokes. Bitmaps and strokes are different drawings, so these
    compare distributions.
 3. Raw normalisation: the raw and simplified files hold the same drawings (same ``key_id``), so
-   :func:`doodlekit.raster.normalize_raw` is compared with the dataset's own simplification.
-4. Speed: milliseconds per :func:`doodlekit.raster.rasterize` call.
+   :func:`doodlekit.data.raster.normalize_raw` is compared with the dataset's own simplification.
+4. Speed: milliseconds per :func:`doodlekit.data.raster.rasterize` call.
 
 Run: ``python benchmarks/raster_fidelity.py`` (data from ``DOODLEKIT_DATA``); writes
 ``benchmarks/results/raster_fidelity.json``. ``tests/test_raster.py`` reuses the functions here.
@@ -25,10 +25,16 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from doodlekit.data import DEFAULT_CATEGORIES, UNTUNED_CATEGORIES
-from doodlekit.data import write_json_atomic
-from doodlekit.data import load_bitmaps, load_drawings
-from doodlekit.data import normalize_raw, rasterize, rasterize_many
+from doodlekit.data import (
+    DEFAULT_CATEGORIES,
+    UNTUNED_CATEGORIES,
+    load_bitmaps,
+    load_drawings,
+    normalize_raw,
+    rasterize,
+    rasterize_many,
+    write_json_atomic,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results" / "raster_fidelity.json"
 #: The 41 categories with bitmaps in the offline mirror; all have simplified and raw strokes too.
@@ -178,7 +184,7 @@ def main() -> dict:
     gaps = {fmt: 100 * (scores[fmt] - scores["heldout"]) for fmt in ("simplified", "raw")}
     pairs = [pair for category in CATEGORIES for pair in matched_drawings(category)]
     result = {
-        "what": "doodlekit.raster against the dataset's numpy_bitmap images (offline mirror)",
+        "what": "doodlekit.data.raster against the dataset's numpy_bitmap images (offline mirror)",
         "categories": len(CATEGORIES),
         "classifier": "LogisticRegression(C=0.1) on 2x2-pooled real bitmaps",
         "images": {name: int(len(getattr(data, name))) for name in ("train", "heldout", "simplified", "raw")},

@@ -8,17 +8,17 @@ takes an (N, D) float .npy; without it, the stand-in of ``hash_quality.py`` (Glo
 plus noise) is used, and the JSON says so. Codes are 64-bit ITQ codes fitted on the
 un-repeated embeddings. Each method ranks the same batch of queries (top k, ties by position):
 
-- ``numba_hamming``: :func:`doodlekit.hashing.hamming_rank` with its numba-compiled kernel
+- ``numba_hamming``: :func:`doodlekit.retrieval.hamming.hamming_rank` with its numba-compiled kernel
   (``compiled=True``; what the "numpy" backend runs by default);
 - ``numpy_hamming``: the same with pure numpy (``compiled=False``, the fallback without numba);
-- ``float_cosine``: :func:`doodlekit.metrics.cosine_rank` on pre-normalised float32 rows;
+- ``float_cosine``: :func:`doodlekit.retrieval.metrics.cosine_rank` on pre-normalised float32 rows;
 - ``faiss_binary_flat``: faiss IndexBinaryFlat's own search (its ties are not by position);
 - ``faiss_backend``: ``hamming_rank(..., backend="faiss")``, re-sorted to the kit's tie order.
 
 Times are the best of a few runs after a warm-up, divided by the number of queries. The numba
 kernel is compiled before any timing, into an empty temporary cache directory
 (``NUMBA_CACHE_DIR``), so the reported compile time is a real compile, not a cache load. Also
-measured: one query at a time against a 10k-item :class:`doodlekit.index.HammingIndex` (the
+measured: one query at a time against a 10k-item :class:`doodlekit.retrieval.index.HammingIndex` (the
 doodle pad's case, default backend).
 
 Targets (for the default, compiled path): Hamming >= 20x faster than float brute force at 100k,
@@ -46,11 +46,10 @@ from common import RESULTS, machine, target, write_json
 from hash_quality import standin_description, standin_embeddings
 from threadpoolctl import threadpool_limits
 
-from doodlekit.retrieval import ITQ, hamming_rank, import_faiss
-from doodlekit.retrieval import HammingIndex
-from doodlekit.retrieval import cosine_rank
+from doodlekit.defaults import CODE_BITS, K
+from doodlekit.retrieval import ITQ, HammingIndex, cosine_rank, hamming_rank, import_faiss
 
-N_BITS = 64
+N_BITS = CODE_BITS
 STANDIN_PER_CLASS, STANDIN_NOISE = 400, 1.0
 JITTER = 0.05  # repeat jitter, in units of the embeddings' per-dimension standard deviation
 
@@ -121,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="10k and 100k items only, fewer repeats")
     parser.add_argument("--embeddings", type=Path, help="an (N, D) float .npy of real embeddings")
     parser.add_argument("--queries", type=int, default=100, help="queries per batch")
-    parser.add_argument("--k", type=int, default=100)
+    parser.add_argument("--k", type=int, default=K)
     parser.add_argument("--threads", type=int, default=1, help="BLAS and faiss threads (default 1: per-core numbers)")
     parser.add_argument("--out", type=Path, default=RESULTS / "search_speed.json")
     args = parser.parse_args(argv)

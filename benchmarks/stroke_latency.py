@@ -1,7 +1,7 @@
 """Kernel-side work per stroke of the doodle pad, over real Quick, Draw! drawings.
 
 Replays the first simplified drawings of every lesson category on a 280-pixel
-:class:`~doodlekit.widgets.DoodlePad` through its event handlers (``mouse_down``,
+:class:`~doodlekit.apps.pad.DoodlePad` through its event handlers (``mouse_down``,
 ``mouse_move`` per point, ``mouse_up``), as the canvas's events call them in the kernel, and
 times each call. A stroke's work is the sum of its calls; ``mouse_up`` holds the answer
 (rasterize, model, hash, Hamming search, nearest labels, HTML and PNGs). Also times the
@@ -27,10 +27,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from doodlekit.experiments import lessons
-from doodlekit.data import write_json_atomic
-from doodlekit.data import load_drawings
 from doodlekit.apps import MAX_POINTS_PER_STROKE, DoodlePad, scale_to_pad
+from doodlekit.data import load_drawings, write_json_atomic
+from doodlekit.experiments import lessons
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "stroke_latency.json"

@@ -3,7 +3,7 @@
     python benchmarks/train_speed.py [--quick] [--threads 2] [--out FILE.json]
 
 Full: the 41 bitmap categories of the offline mirror (DEFAULT_CATEGORIES + UNTUNED_CATEGORIES),
-every drawing they have (80/10/10 split), the :func:`doodlekit.training.train_variant` recipe,
+every drawing they have (80/10/10 split), the :func:`doodlekit.model.training.train_variant` recipe,
 one run per variant (``"ce"``, ``"fixed_margin"``, ``"adaptive_margin"``), same seed and steps.
 ``--quick``: 1,000 drawings per class and 1 epoch (a smoke run; its numbers are not the targets').
 
@@ -36,8 +36,7 @@ import torch  # noqa: E402
 from common import RESULTS, machine, target, write_json  # noqa: E402
 
 from doodlekit.data import DEFAULT_CATEGORIES, UNTUNED_CATEGORIES
-from doodlekit.model import VARIANTS
-from doodlekit.model import TrainConfig, evaluate, train_variant
+from doodlekit.model import VARIANTS, TrainConfig, evaluate, train_variant
 
 CATEGORIES = list(DEFAULT_CATEGORIES) + list(UNTUNED_CATEGORIES)
 TOP1_TARGET, SECONDS_TARGET, GAP_TARGET = 0.88, 300.0, 0.01

@@ -1,17 +1,16 @@
 """doodlekit: doodle recognition and semantic similarity search on Quick, Draw!.
 
-A thin library behind a sequence of notebooks. One module per concern:
+A thin library behind a sequence of notebooks, in folders that follow the pipeline:
 
-- :mod:`doodlekit.categories` - the 345 official names, validation, default lists
-- :mod:`doodlekit.config` - where data comes from (mirror, cache, download URL)
-- :mod:`doodlekit.quickdraw` - reading and fetching Quick, Draw! files
-- :mod:`doodlekit.datasets` - torch datasets of bitmaps and strokes
-- :mod:`doodlekit.raster` - strokes to 28x28 bitmaps, like the dataset's own
-- :mod:`doodlekit.semantics` - word vectors, label vectors, adaptive margins
-- :mod:`doodlekit.models`, :mod:`doodlekit.losses`, :mod:`doodlekit.training`
-- :mod:`doodlekit.hashing`, :mod:`doodlekit.index`, :mod:`doodlekit.metrics`
-- :mod:`doodlekit.reproduce` - the results table in one command
-- :mod:`doodlekit.widgets` - the live doodle pad
+- :mod:`doodlekit.data` - category names, settings, HTTP and cache files, rasterizing, torch datasets
+- :mod:`doodlekit.semantics` - word-vector sources and label vectors
+- :mod:`doodlekit.model` - the two-headed network, losses and variants, training, inference, checkpoints
+- :mod:`doodlekit.retrieval` - hashers, Hamming ranking, the index, metrics, zero-shot
+- :mod:`doodlekit.apps` - the doodle search and the live pad
+- :mod:`doodlekit.experiments` - the lessons' shared setup, ``doodlekit reproduce`` and its report
+- :mod:`doodlekit.plotting` - figures, by concern
+
+Imports run one way along that list; :mod:`doodlekit.defaults` holds the kit's defaults.
 """
 
 from doodlekit.data.categories import CATEGORIES, DEFAULT_CATEGORIES, validate_category

@@ -16,8 +16,10 @@ from pathlib import Path
 
 from doodlekit import __version__
 from doodlekit.data.quickdraw import fetch
-from doodlekit.data.settings import FORMATS
+from doodlekit.data.settings import FORMATS, Settings, get_settings
+from doodlekit.defaults import VECTORS
 from doodlekit.errors import DoodleKitError
+from doodlekit.model.variants import VARIANTS
 
 EXIT_ERROR = 2
 
@@ -41,9 +43,32 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
+def _not_empty(text: str) -> str:
+    """argparse type: a folder or URL; an empty one would silently mean the environment's."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty; leave the option out to use the environment variable")
+    return text
+
+
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    """``--data``, ``--cache`` and ``--url``: where Quick, Draw! files come from (read by :func:`_data_settings`)."""
+    parser.add_argument("--data", type=_not_empty, metavar="DIR",
+                        help="read-only mirror laid out like the bucket (default: DOODLEKIT_DATA)")
+    parser.add_argument("--cache", type=_not_empty, metavar="DIR",
+                        help="writable cache folder (default: DOODLEKIT_CACHE, else the user cache folder)")
+    parser.add_argument("--url", type=_not_empty, metavar="URL",
+                        help="base URL of the bucket (default: DOODLEKIT_QUICKDRAW_URL, else Google's)")
+
+
+def _data_settings(args: argparse.Namespace) -> Settings:
+    """The :class:`~doodlekit.data.settings.Settings` of :func:`_add_data_options`' options, the environment
+    filling in those not given."""
+    return get_settings(args.url, args.data, args.cache)
+
+
 def _run_fetch(args: argparse.Namespace) -> int:
-    reports = fetch(args.categories, args.per_class, args.format, base_url=args.url,
-                    data_dir=args.data, cache_dir=args.cache, progress=not args.no_progress)
+    reports = fetch(args.categories, args.per_class, args.format, settings=_data_settings(args),
+                    progress=not args.no_progress)
     width = max(len(r.category) for r in reports)
     for r in reports:
         print(f"{r.category:<{width}}  {r.rows:>7} rows  {r.source:<8}  {_human_bytes(r.bytes_downloaded):>10}"
@@ -67,9 +92,7 @@ def add_fetch(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--per-class", required=True, type=_positive_int, metavar="N",
                         help="drawings per category (fewer when the file has fewer)")
     parser.add_argument("--format", default="bitmap", choices=FORMATS, help="file format (default: bitmap)")
-    parser.add_argument("--data", metavar="DIR", help="read-only mirror laid out like the bucket (DOODLEKIT_DATA)")
-    parser.add_argument("--cache", metavar="DIR", help="writable cache folder (DOODLEKIT_CACHE)")
-    parser.add_argument("--url", metavar="URL", help="base URL of the bucket (DOODLEKIT_QUICKDRAW_URL)")
+    _add_data_options(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(run=_run_fetch)
 
@@ -90,7 +113,7 @@ def _run_reproduce(args: argparse.Namespace) -> int:
 
     results = run(args.out, args.categories or DEFAULT_CATEGORIES, args.heldout, per_class=args.per_class,
                   epochs=args.epochs, seeds=args.seeds, vectors=args.vectors, quick=args.quick, force=args.force,
-                  progress=not args.no_progress)
+                  progress=not args.no_progress, settings=_data_settings(args))
     print(f"wrote results.json, results.md and figures/ to {args.out} in {results['elapsed_seconds']:.0f} s")
     print(results["summary"])
     return 0
@@ -100,7 +123,7 @@ def add_reproduce(subparsers: argparse._SubParsersAction) -> None:
     """``doodlekit reproduce``: the three losses over seeds at equal budget, into results.json / results.md."""
     parser = subparsers.add_parser(
         "reproduce", help="train CE, fixed and adaptive margin over seeds and write the results report",
-        description="Train the three variants (ce, fixed_margin, adaptive_margin) for every seed at equal budget, "
+        description=f"Train every variant ({', '.join(VARIANTS)}) for every seed at equal budget, "
                     "measure classification, retrieval (float and binary codes), semantic and zero-shot numbers, "
                     "and write results.json, results.md and figures to --out. Rerunning with the same arguments "
                     "resumes an interrupted run. Defaults take about 9 minutes on 2 CPU cores, --quick about 1.",
@@ -117,10 +140,11 @@ def add_reproduce(subparsers: argparse._SubParsersAction) -> None:
                         help="drawings per category before the 80/10/10 split (default: 2000; --quick: 800)")
     parser.add_argument("--epochs", type=int, metavar="E", help="epochs of every run (default: 3; --quick: 2)")
     parser.add_argument("--seeds", type=_seed_list, metavar="LIST", help="training seeds (default: 0,1,2; --quick: 0)")
-    parser.add_argument("--vectors", default="glove-6b-50d", metavar="SPEC",
-                        help="word-vector source of the label vectors (default: glove-6b-50d)")
+    parser.add_argument("--vectors", default=VECTORS, metavar="SPEC",
+                        help=f"word-vector source of the label vectors (default: {VECTORS})")
     parser.add_argument("--quick", action="store_true", help="one seed, smaller budget (about 1 minute)")
     parser.add_argument("--force", action="store_true", help="retrain and overwrite the results in a non-empty --out")
+    _add_data_options(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(run=_run_reproduce)
 
@@ -140,7 +164,7 @@ def add_lesson_models(subparsers: argparse._SubParsersAction) -> None:
     """``doodlekit lesson-models``: train the lessons' reference models (for maintainers)."""
     parser = subparsers.add_parser(
         "lesson-models", help="train the lessons' reference models with the lesson recipe (for maintainers)",
-        description="Train the three lesson models with doodlekit.artifacts.LESSON's recipe and write them, with "
+        description="Train the three lesson models with doodlekit.experiments.lessons.LESSON's recipe and write them, with "
                     "their SHA-256, recipe, history and test metrics, into --out. The kit ships the result in "
                     "doodlekit/reference/, which the notebooks use so that their numbers are the same on every "
                     "machine. About a minute on 2 CPU cores.",

@@ -1,7 +1,7 @@
-"""Shared test fixtures.
+"""Fixtures of ``tests/``: an isolated cache per test, and a loopback server playing the bucket.
 
-Tests read real Quick, Draw! data from the offline mirror in ``../shared`` (or wherever
-``DOODLEKIT_DATA`` points). Missing data is a failure, never a skip: CI must have it.
+The mirror, the ``mirror`` fixture and the test lanes are in the repository's root ``conftest.py``,
+shared with the notebooks.
 """
 
 from __future__ import annotations
@@ -15,36 +15,6 @@ import pytest
 from http_mirror import MirrorServer
 
 from doodlekit.data import http
-
-# Idle OpenMP threads sleep instead of spinning (3-5x faster training on a busy machine);
-# set before anything imports torch, here and in the notebook kernels that inherit it.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("DOODLEKIT_SHARED", ROOT.parent / "shared")).resolve()
-MIRROR = Path(os.environ.get("DOODLEKIT_DATA", SHARED / "quickdraw")).resolve()
-WORDVECTORS = SHARED / "wordvectors"
-
-if not (MIRROR / "numpy_bitmap").is_dir():
-    raise pytest.UsageError(
-        f"the offline Quick, Draw! mirror is missing: {MIRROR}/numpy_bitmap does not exist. "
-        "Point DOODLEKIT_DATA at a mirror laid out like the bucket (CI uses ../shared/quickdraw)."
-    )
-os.environ["DOODLEKIT_DATA"] = str(MIRROR)
-# Optional local word-vector files that notebook 02 compares with GloVe (see semantics "local:").
-os.environ.setdefault("DOODLEKIT_VECTORS", str(WORDVECTORS))
-
-
-@pytest.fixture(scope="session")
-def mirror() -> Path:
-    """The read-only local mirror laid out like the public bucket."""
-    return MIRROR
-
-
-@pytest.fixture(scope="session")
-def wordvectors_dir() -> Path:
-    """Folder of the word2vec-format label-vector files in ``../shared``."""
-    return WORDVECTORS
 
 
 @pytest.fixture(autouse=True)

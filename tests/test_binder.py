@@ -29,9 +29,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from packaging.specifiers import SpecifierSet
 
-from doodlekit.data import DEFAULT_CATEGORIES
-from doodlekit.data import get_settings, relative_path
-from doodlekit.data import load_bitmaps, load_drawings
+from doodlekit.data import DEFAULT_CATEGORIES, get_settings, load_bitmaps, load_drawings, relative_path
 
 ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / "binder"
@@ -96,6 +94,7 @@ def run_postbuild(bin_dir: Path, home: Path, bucket_url: str) -> None:
     assert run.returncode == 0, f"binder/postBuild failed:\n{run.stdout}\n{run.stderr}"
 
 
+@pytest.mark.slow
 def test_postbuild_fetches_the_lesson_data_into_the_default_cache(
     tmp_path: Path, mirror: Path, http_mirror: MirrorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

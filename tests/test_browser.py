@@ -39,9 +39,9 @@ import nbformat
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from doodlekit.experiments import lessons
-from doodlekit.data import load_drawings
 from doodlekit.apps import DoodlePad, scale_to_pad
+from doodlekit.data import load_drawings
+from doodlekit.experiments import lessons
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "06_draw_and_search.ipynb"
@@ -99,7 +99,9 @@ class Lesson:
 
 
 @pytest.fixture(scope="session")
-def lesson(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[Lesson]:
+def lesson(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config, mirror: Path
+) -> Iterator[Lesson]:
     """Make the lesson's model and index in a temp artefacts dir; choose the drawing to replay.
 
     The files are also kept in pytest's cache and copied from there first, so later runs
@@ -343,6 +345,7 @@ def _check_pad(page: Page, lesson: Lesson, name: str) -> None:
 
 
 @pytest.mark.browser
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "path"),
     [("jupyterlab", "lab/tree/notebooks/06_draw_and_search.ipynb"),
@@ -381,6 +384,7 @@ def test_readme_gives_the_voila_path_of_the_pad() -> None:
 
 
 @pytest.mark.browser
+@pytest.mark.slow
 @pytest.mark.parametrize("path", readme_voila_paths())
 def test_pad_in_voila(browser: Browser, lab_server: Server, lesson: Lesson, path: str) -> None:
     """Voila as Binder and ``make lab`` serve it: the server extension, at the README's URL path."""

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from doodlekit.data import CATEGORIES, DEFAULT_CATEGORIES, UNTUNED_CATEGORIES, suggest, validate_categories, validate_category
+from doodlekit.data import (
+    CATEGORIES,
+    DEFAULT_CATEGORIES,
+    UNTUNED_CATEGORIES,
+    suggest,
+    validate_categories,
+    validate_category,
+)
 from doodlekit.errors import UnknownCategoryError
 
 

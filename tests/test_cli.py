@@ -12,6 +12,7 @@ import pytest
 from http_mirror import MirrorServer
 
 from doodlekit import cli
+from doodlekit.data import Settings, get_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,6 +80,38 @@ def test_bad_usage_exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) 
     with pytest.raises(SystemExit) as info:
         cli.main(argv)
     assert info.value.code == 2 and "usage: doodlekit" in capsys.readouterr().err
+
+
+def test_reproduce_data_options_reach_run_as_one_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from doodlekit.experiments import reproduce
+
+    seen: dict[str, Settings] = {}
+
+    def fake_run(out: str, *args: object, settings: Settings, **kwargs: object) -> dict:
+        seen["settings"] = settings
+        return {"elapsed_seconds": 0.0, "summary": "fake"}
+
+    monkeypatch.setattr(reproduce, "run", fake_run)
+    monkeypatch.setenv("DOODLEKIT_QUICKDRAW_URL", "http://env.example/full")
+    argv = ["reproduce", "--out", str(tmp_path / "out"), "--data", str(tmp_path / "m"), "--cache", str(tmp_path / "c"),
+            "--url", "http://arg.example/full/"]
+    code, out, _ = _run(argv, capsys)
+    assert code == 0 and out.endswith(" in 0 s\nfake\n")
+    assert seen["settings"] == Settings("http://arg.example/full", tmp_path / "m", tmp_path / "c")
+    assert _run(["reproduce", "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "c")], capsys)[0] == 0
+    assert seen["settings"] == get_settings(cache_dir=tmp_path / "c")  # the rest from the environment
+    assert seen["settings"].base_url == "http://env.example/full"
+
+
+@pytest.mark.parametrize("command", [["fetch", "--categories", "cat", "--per-class", "5"], ["reproduce", "--out", "x"]])
+@pytest.mark.parametrize("option", ["--data", "--cache", "--url"])
+def test_empty_data_option_is_a_usage_error(command: list[str], option: str,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main([*command, option, ""])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and f"argument {option}: must not be empty" in err
 
 
 def test_subcommands_are_registered_by_one_function_each(monkeypatch: pytest.MonkeyPatch,

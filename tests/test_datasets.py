@@ -1,4 +1,4 @@
-"""Torch datasets: items, per-class caps, seeded stable splits, downloads into root."""
+"""Torch datasets: items, per-class caps, seeded stable splits, downloads into the settings' cache."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import torch
 from http_mirror import MirrorServer
 from torch.utils.data import DataLoader
 
-from doodlekit.data import QuickDrawBitmaps, QuickDrawStrokes, split_indices
+from doodlekit.data import QuickDrawBitmaps, QuickDrawStrokes, get_settings, split_indices
 from doodlekit.errors import DataNotFoundError
 
 
@@ -56,6 +56,7 @@ def test_bitmap_items_match_the_mirror(mirror: Path) -> None:
     assert torch.equal(image[0], torch.from_numpy(expected).float() / 255)
 
 
+@pytest.mark.usefixtures("mirror")
 def test_split_does_not_change_when_categories_are_added() -> None:
     alone = QuickDrawBitmaps(categories=["cat"], per_class=200, split="test")
     more = QuickDrawBitmaps(categories=["dog", "bee", "cat"], per_class=200, split="test")
@@ -79,21 +80,33 @@ def test_transform_and_dataloader_batches(mirror: Path) -> None:
     assert torch.equal(images[5][0], 1 - torch.from_numpy(ds.images[5]).float() / 255)
 
 
-def test_root_is_the_cache_and_download_fills_it(remote: MirrorServer, tmp_path: Path, mirror: Path) -> None:
-    ds = QuickDrawBitmaps(tmp_path, categories=["cat"], per_class=40, split="all")
-    assert ds.root == tmp_path
+def test_settings_cache_is_where_download_fills_it(remote: MirrorServer, tmp_path: Path, mirror: Path) -> None:
+    settings = get_settings(cache_dir=tmp_path)
+    ds = QuickDrawBitmaps(["cat"], 40, "all", settings=settings)
+    assert ds.settings == settings and f"cache {tmp_path}" in repr(ds)
     assert np.array_equal(ds.images.reshape(40, -1), _rows(mirror, "cat")[:40])
     assert json.loads((tmp_path / "numpy_bitmap" / "cat.npy.json").read_text())["rows"] == 40
-    again = QuickDrawBitmaps(tmp_path, categories=["cat"], per_class=40, split="all", download=False)
+    again = QuickDrawBitmaps(["cat"], 40, "all", settings=settings, download=False)
     assert np.array_equal(again.images, ds.images)
+    strokes = QuickDrawStrokes(["cat"], 5, settings=settings)
+    assert len(strokes) == 5 and (tmp_path / "simplified" / "cat.ndjson").is_file()
+
+
+def test_explicit_settings_read_the_mirror_without_the_environment(monkeypatch: pytest.MonkeyPatch,
+                                                                   mirror: Path) -> None:
+    monkeypatch.delenv("DOODLEKIT_DATA")
+    monkeypatch.setenv("DOODLEKIT_QUICKDRAW_URL", "http://127.0.0.1:9/nowhere")  # would fail if used
+    ds = QuickDrawBitmaps(["cat"], 30, "all", settings=get_settings(data_dir=mirror))
+    assert np.array_equal(ds.images.reshape(30, -1), _rows(mirror, "cat")[:30])
+    assert f"mirror {mirror}" in repr(ds)
 
 
 def test_download_off_and_data_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("DOODLEKIT_DATA")
     with pytest.raises(DataNotFoundError, match=r"'cat'.*download=False"):
-        QuickDrawBitmaps(tmp_path, categories=["cat"], download=False)
+        QuickDrawBitmaps(["cat"], settings=get_settings(cache_dir=tmp_path), download=False)
     with pytest.raises(DataNotFoundError, match=r"'cat'.*download=False"):
-        QuickDrawStrokes(tmp_path, categories=["cat"], download=False)
+        QuickDrawStrokes(["cat"], settings=get_settings(cache_dir=tmp_path), download=False)
 
 
 @pytest.mark.parametrize("fmt", ["simplified", "raw"])
@@ -108,6 +121,7 @@ def test_stroke_items_and_records(mirror: Path, fmt: str) -> None:
     assert len(ds) == len(ds.drawings) == len(ds.records) == 20
 
 
+@pytest.mark.usefixtures("mirror")
 def test_stroke_splits_and_transform() -> None:
     full = QuickDrawStrokes(categories=["cat"], per_class=20)
     test = QuickDrawStrokes(categories=["cat"], per_class=20, split="test", transform=len)

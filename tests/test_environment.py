@@ -107,7 +107,7 @@ def test_sanitizer_masks_noise_and_keeps_results() -> None:
         "epoch 2: 1.84s/it, 3.2MB/s": "epoch 2: RATE, RATE",
         "trained in 12.5 s (41 ms per batch)": "trained in DURATION (DURATION per batch)",
         "Wall time: 2.31 s": "TIME-MAGIC",
-        "<doodlekit.index.HammingIndex object at 0x7f3a2c1b9d50>": "<doodlekit.index.HammingIndex object at 0xADDRESS>",
+        "<doodlekit.retrieval.index.HammingIndex object at 0x7f3a2c1b9d50>": "<doodlekit.retrieval.index.HammingIndex object at 0xADDRESS>",
         "saved /tmp/tmpab12cd/model.pt": "saved TEMP-PATH",
         "/srv/x/.venv/lib/python3.11/site-packages/torch/nn/functional.py:12: UserWarning": (
             "SITE-PACKAGES/torch/nn/functional.py:12: UserWarning"

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from doodlekit.errors import CorruptFileError, DataNotFoundError
-from doodlekit.retrieval import hamming_rank
-from doodlekit.retrieval import HammingIndex
+from doodlekit.retrieval import HammingIndex, hamming_rank
 
 
 def _codes(n: int, n_bytes: int = 8, seed: int = 0, values: int = 256) -> np.ndarray:

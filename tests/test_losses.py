@@ -6,7 +6,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from doodlekit.model import MultitaskLoss, adaptive_margin_loss, cross_entropy_loss, fixed_margin_loss
+from doodlekit.model import (
+    VARIANTS,
+    VECTOR_KINDS,
+    MultitaskLoss,
+    TrainConfig,
+    adaptive_margin_loss,
+    check_variant,
+    cross_entropy_loss,
+    display_name,
+    fixed_margin_loss,
+)
 
 
 def _cos(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -108,3 +118,18 @@ def test_multitask_ce_variant_ignores_the_embedding() -> None:
 def test_multitask_rejects_an_unknown_variant() -> None:
     with pytest.raises(ValueError, match="adaptive_margin"):
         MultitaskLoss("triplet", torch.eye(3).numpy())
+
+
+def test_the_variants_table_drives_the_loss_and_names_every_variant() -> None:
+    assert list(VARIANTS) == ["ce", "fixed_margin", "adaptive_margin"]
+    for name, variant in VARIANTS.items():
+        assert variant.name == name and variant.retrieves_with in VECTOR_KINDS
+        # a variant retrieves with its embedding exactly when its loss trains that embedding
+        assert variant.semantic == (variant.retrieves_with == "embedding")
+        assert MultitaskLoss(name, torch.eye(3).numpy()).semantic == variant.semantic
+        assert display_name(name) == variant.display_name
+    assert display_name("mine") == "mine"
+    with pytest.raises(ValueError, match="variant 'triplet'; use one of ce, fixed_margin, adaptive_margin"):
+        check_variant("triplet")
+    with pytest.raises(ValueError, match="unknown loss variant 'triplet'"):
+        TrainConfig(variant="triplet")

@@ -8,9 +8,20 @@ import math
 import numpy as np
 import pytest
 
-from doodlekit.retrieval import hamming_rank
-from doodlekit.retrieval import alignment, average_precision_at_k, cosine_rank, drop_self, mean_average_precision, miss_similarity, precision_at_k, precision_within_radius, retrieval_report, semantic_precision_at_k
 from doodlekit.model import topk_accuracy
+from doodlekit.retrieval import (
+    alignment,
+    average_precision_at_k,
+    cosine_rank,
+    drop_self,
+    hamming_rank,
+    mean_average_precision,
+    miss_similarity,
+    precision_at_k,
+    precision_within_radius,
+    retrieval_report,
+    semantic_precision_at_k,
+)
 
 # Two queries, five database items (labels 0 1 0 1 0).
 DB_LABELS = np.array([0, 1, 0, 1, 0])
@@ -178,7 +189,7 @@ def test_retrieval_report_with_separate_queries_lsh_and_pq():
     assert pq.hashed[32].precision_radius is None and 0 < pq.hashed[32].map <= 1
     with pytest.raises(ValueError, match="query_labels too"):
         retrieval_report(embeddings, labels, queries, None)
-    with pytest.raises(ValueError, match="unknown hasher"):
+    with pytest.raises(ValueError, match="unknown hasher 'sha256'; use one of 'itq', 'lsh', 'pq'"):
         retrieval_report(embeddings, labels, hasher="sha256")
     with pytest.raises(ValueError, match=r"database rows in \[0, 300\)"):
         retrieval_report(embeddings, labels, query_ids=np.array([0, 300]))

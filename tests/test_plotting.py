@@ -4,6 +4,7 @@ figure it promises (panels, labels, lines), without looking at pixels."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -11,11 +12,17 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from doodlekit import plotting
-from doodlekit.data import quickdraw
-from doodlekit.data import raster
-from doodlekit import semantics
-from doodlekit.data import DEFAULT_CATEGORIES, FAMILIES, OTHER_FAMILY, UNTUNED_CATEGORIES, family
+from doodlekit import plotting, semantics
+from doodlekit.data import (
+    DEFAULT_CATEGORIES,
+    FAMILIES,
+    OTHER_FAMILY,
+    UNTUNED_CATEGORIES,
+    family,
+    quickdraw,
+    raster,
+)
+from doodlekit.model import VARIANTS
 
 matplotlib.use("Agg")
 
@@ -27,12 +34,12 @@ def _close_figures() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def bitmaps() -> dict[str, np.ndarray]:
+def bitmaps(mirror: Path) -> dict[str, np.ndarray]:
     return {name: quickdraw.load_bitmaps(name, n=12, progress=False) for name in ("cat", "dog", "car", "moon")}
 
 
 @pytest.fixture(scope="module")
-def cat_drawing() -> tuple[list, list]:
+def cat_drawing(mirror: Path) -> tuple[list, list]:
     """The same cat as raw strokes (with times) and as simplified strokes."""
     raw = quickdraw.load_drawings("cat", n=1, fmt="raw", progress=False)[0]
     simplified = {r["key_id"]: r for r in quickdraw.load_drawings("cat", fmt="simplified", progress=False)}
@@ -65,6 +72,27 @@ def test_every_mirror_category_has_one_family_with_a_colour() -> None:
     # one colour per name, the same in every call; classes of one family get distinct shades
     assert plotting.category_colour("dog") == plotting.category_colour("dog")
     assert len({plotting.category_colour(name) for name in FAMILIES["animals"]}) == len(FAMILIES["animals"])
+
+
+def test_every_shade_stays_within_its_family_hue() -> None:
+    """A shade only moves lightness: same CIELAB hue, at least 85% of the chroma, and nearer its own
+    family's colour than any other family's (banana was once a brown close to "things")."""
+    from doodlekit.plotting.style import _to_lab
+
+    bases = {fam: _to_lab(matplotlib.colors.to_rgb(colour)) for fam, colour in plotting.FAMILY_COLOURS.items()}
+    for fam, members in FAMILIES.items():
+        base = bases[fam]
+        for name in members:
+            lab = _to_lab(plotting.category_colour(name))
+            hue = np.degrees(np.arctan2(lab[2], lab[1]) - np.arctan2(base[2], base[1]))
+            assert abs((hue + 180) % 360 - 180) < 1.0, name
+            assert np.hypot(*lab[1:]) >= 0.84 * np.hypot(*base[1:]), name
+            distances = {other: np.linalg.norm(lab - colour) for other, colour in bases.items()}
+            assert min(distances, key=distances.get) == fam, (name, distances)
+            assert abs(lab[0] - base[0]) <= 25.01, name
+    # banana: a darker orange, clearly not the brown of "things"
+    banana, apple = _to_lab(plotting.category_colour("banana")), bases["fruit"]
+    assert 8 < apple[0] - banana[0] < 20 and np.linalg.norm(banana - bases["things"]) > 40
 
 
 # --- doodles --------------------------------------------------------------------------
@@ -135,7 +163,19 @@ def test_similarity_heatmap_and_clustermap(label_cosines: tuple[np.ndarray, list
     assert sorted(order) == list(range(len(names)))
     assert [t.get_text() for t in grid.ax_heatmap.get_yticklabels()] == [names[i] for i in order]
     assert grid.figure.get_suptitle() == "cosine similarity of label vectors, clustered"
-    assert grid.ax_cbar.get_title() == "cosine of\nlabel vectors"
+    # the colour scale shows the contrast among mostly positive cosines; a readable bar right of the names
+    mesh = grid.ax_heatmap.collections[0]
+    assert mesh.norm.vmin == pytest.approx(-0.2) and mesh.norm.vmax == 1.0
+    assert grid.ax_cbar.get_ylabel() == "cosine of label vectors" and grid.ax_cbar.get_title() == ""
+    grid.figure.canvas.draw()
+    renderer = grid.figure.canvas.get_renderer()
+    bar = grid.ax_cbar.get_window_extent(renderer)
+    assert bar.height >= 1.5 * plotting.DPI and bar.width >= 0.1 * plotting.DPI  # inches, at the module's DPI
+    assert bar.x0 > max(t.get_window_extent(renderer).x1 for t in grid.ax_heatmap.get_yticklabels())
+    assert grid.ax_cbar.get_tightbbox(renderer).x1 <= grid.figure.bbox.width
+    assert all(t.get_fontsize() >= 7 for t in grid.ax_cbar.get_yticklabels())
+    wide = plotting.similarity_clustermap(np.where(cosines < 0.9, cosines - 0.5, cosines), names, families=False)
+    assert wide.ax_heatmap.collections[0].norm.vmin < -0.2  # more than 1% below -0.2: from the 1st percentile
     # the family strip: each row's family colour, in the clustered order; a legend names the families
     strip = grid.ax_row_colors.collections[0]
     shown = strip.cmap(strip.norm(strip.get_array().ravel()))[:, :3]
@@ -154,6 +194,29 @@ def test_pair_scatter_has_one_dot_per_pair(label_cosines: tuple[np.ndarray, list
     ax = plotting.pair_scatter(cosines, 1 - cosines, names, labels=("cos", "margin"), annotate=3)
     assert ax.collections[0].get_offsets().shape == (len(names) * (len(names) - 1) // 2, 2)
     assert len(ax.texts) == 3 and ax.get_xlabel() == "cos"
+
+
+def test_pair_scatter_labels_its_outliers_readably() -> None:
+    """Notebook 02's scatter (GloVe against GoogleNews, 24 names): the labels of the outlying pairs are
+    >= 7 pt, overlap neither each other nor any dot, and point to their dot when set off from it."""
+    glove = semantics.label_vectors("glove-6b-50d", DEFAULT_CATEGORIES)
+    news = semantics.label_vectors("googlenews-quickdraw345", DEFAULT_CATEGORIES)
+    ax = plotting.pair_scatter(semantics.similarity_matrix(glove), semantics.similarity_matrix(news),
+                               glove.categories, annotate=4)
+    renderer = ax.figure.canvas.get_renderer()
+    boxes = [text.get_window_extent(renderer) for text in ax.texts]
+    assert len(boxes) == 4 and all(text.get_fontsize() >= 7 for text in ax.texts)
+    assert not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]
+    dots = ax.transData.transform(ax.collections[0].get_offsets())
+    assert not any(box.contains(*dot) for box in boxes for dot in dots)
+    ringed = ax.transData.transform(ax.collections[1].get_offsets())  # the labelled pairs, ringed
+    assert len(ringed) == 4
+    far = [box for box, dot in zip(boxes, ringed)
+           if np.hypot(max(box.x0 - dot[0], 0, dot[0] - box.x1), max(box.y0 - dot[1], 0, dot[1] - box.y1)) > 8]
+    lines = ax.get_lines()
+    assert len(far) <= len(lines) <= 4  # a leader line for each label set off from its dot, from the dot
+    starts = ax.transData.transform([line.get_xydata()[0] for line in lines]) if lines else np.empty((0, 2))
+    assert all(np.linalg.norm(ringed - start, axis=1).min() < 1 for start in starts)
 
 
 def test_similarity_heatmaps_side_by_side(label_cosines: tuple[np.ndarray, list[str]]) -> None:
@@ -182,12 +245,30 @@ def test_training_curves_one_panel_per_metric_one_line_per_run() -> None:
                                    metrics=("train_ce", "val_top1", "val_cos_true", "val_cos_width"))
     assert [ax.get_title() for ax in fig.axes] == [
         "training cross-entropy", "validation top-1 accuracy", "validation cos(z, v_y)", "validation cos width"]
-    assert [len(ax.get_lines()) for ax in fig.axes] == [3, 3, 1, 0]  # "ce" and "mine" have no val_cos_true
-    np.testing.assert_allclose(fig.axes[1].get_lines()[0].get_ydata(), [0.6, 0.7, 0.8])
+    curves = [[line for line in ax.get_lines() if line.get_transform() != ax.transAxes] for ax in fig.axes]
+    assert [len(lines) for lines in curves] == [3, 3, 1, 0]  # "ce" and "mine" have no val_cos_true
+    np.testing.assert_allclose(curves[1][0].get_ydata(), [0.6, 0.7, 0.8])
+    # equal curves stay visible: each run its own line style and marker, broken lines drawn over the solid one
+    ce, adaptive, _ = curves[0]
+    assert ce.get_linestyle() == "--" and adaptive.get_linestyle() == "-"
+    assert len({line.get_marker() for line in curves[0]}) == 3
+    assert ce.get_zorder() > adaptive.get_zorder() and ce.get_linewidth() < adaptive.get_linewidth()
+    assert adaptive.get_alpha() < 1
+    # a y axis that does not start at 0 says so (label and break mark); the others start at 0
+    bottom = fig.axes[1].get_ylim()[0]
+    assert bottom > 0 and fig.axes[1].get_ylabel() == f"(axis starts at {bottom:.2f})"
+    assert len([line for line in fig.axes[1].get_lines() if line.get_transform() == fig.axes[1].transAxes]) == 2
+    assert fig.axes[0].get_ylim()[0] == 0 and fig.axes[0].get_ylabel() == ""
+    assert plotting.training_curves({"ce": records}, metrics=("val_top1",), from_zero=True).axes[0].get_ylim()[0] == 0
+    # the legend sits under the "epoch" labels, never over them
+    renderer = fig.canvas.get_renderer()
+    assert [ax.get_xlabel() for ax in fig.axes] == ["epoch"] * 4
+    legend_top = fig.legends[0].get_window_extent(renderer).y1
+    assert all(legend_top <= ax.xaxis.label.get_window_extent(renderer).y0 for ax in fig.axes)
     (legend,) = fig.legends  # one legend for all panels, variants by their names, other runs as given
     assert tick_texts(legend.get_texts()) == ["CE", "adaptive margin", "mine"]
     assert matplotlib.colors.to_hex(fig.axes[2].get_lines()[0].get_color()) == matplotlib.colors.to_hex(
-        plotting.VARIANT_COLOURS["adaptive_margin"])
+        VARIANTS["adaptive_margin"].colour)
     renamed = plotting.training_curves({"ce": records}, metrics=("val_top1",), titles={"val_top1": "accuracy"})
     assert renamed.axes[0].get_title() == "accuracy"
 
@@ -221,10 +302,10 @@ def test_map_vs_bits_draws_codes_and_float_reference(pixel_search: tuple[np.ndar
                for name, hasher in (("itq", "itq"), ("lsh", "lsh"))}
     fig = plotting.map_vs_bits(reports)
     (ax,) = fig.axes
-    solid = [line for line in ax.get_lines() if line.get_linestyle() == "-" and line.get_marker() == "o"]
+    coded = [line for line in ax.get_lines() if line.get_marker() == "o"]
     dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
-    assert len(solid) == 2 and len(dashed) == 2
-    np.testing.assert_allclose(solid[0].get_ydata(), [reports["itq"].hashed[b].map for b in (8, 16, 32)])
+    assert [line.get_linestyle() for line in coded] == ["-", ":"] and len(dashed) == 2  # LSH codes dotted
+    np.testing.assert_allclose(coded[0].get_ydata(), [reports["itq"].hashed[b].map for b in (8, 16, 32)])
     assert ax.get_xlabel() == "code length (bits)"
     # a zoomed y axis says where it starts, and shows a break mark (two slashes) at its foot
     bottom = ax.get_ylim()[0]
@@ -234,6 +315,41 @@ def test_map_vs_bits_draws_codes_and_float_reference(pixel_search: tuple[np.ndar
     assert zero.get_ylim()[0] == 0 and zero.get_ylabel() == "mAP@10"
     assert [line for line in zero.get_lines() if line.get_transform() == zero.transAxes] == []
     assert tick_texts(zero.get_legend().get_texts())[:2] == ["itq, ITQ codes", "itq, float cosine"]
+
+
+def test_bits_figure_draws_spreads_and_gives_each_model_one_colour() -> None:
+    curves = [plotting.BitsCurve("adaptive_margin", "ITQ", {64: 0.6, 16: 0.5}, {16: 0.01, 64: 0.02}),
+              plotting.BitsCurve("adaptive_margin", "LSH", {16: 0.3, 64: None}),
+              plotting.BitsCurve("mine", "ITQ", {16: 0.4, 64: 0.45})]
+    (ax,) = plotting.bits_figure(curves, {"adaptive_margin": 0.62, "mine": None}, ylabel="mAP@100",
+                                 from_zero=True).axes
+    assert tick_texts(ax.get_legend().get_texts()) == [
+        "adaptive margin, ITQ codes", "adaptive margin, LSH codes", "adaptive margin, float cosine", "mine, ITQ codes"]
+    assert list(ax.get_xticks()) == [16, 64] and ax.get_ylabel() == "mAP@100"
+    (bars,) = ax.containers  # error bars only where a spread is given
+    np.testing.assert_allclose(bars.lines[0].get_ydata(), [0.5, 0.6])
+    colours = [matplotlib.colors.to_hex(line.get_color()) for line in ax.get_lines() if line.get_marker() == "o"]
+    assert colours == [matplotlib.colors.to_hex(c) for c in (VARIANTS["adaptive_margin"].colour,) * 2 + ("C1",)]
+
+
+def test_bitmaps_are_checked_once_for_figures_search_and_inference() -> None:
+    from doodlekit.data import as_bitmaps
+    from doodlekit.model import as_pixels
+
+    rows = np.arange(2 * 784).reshape(2, 784).astype(np.uint8)
+    assert plotting.as_images(rows).shape == (2, 28, 28)
+    assert plotting.as_images(rows[0].reshape(28, 28)).shape == (1, 28, 28)
+    assert plotting.as_images(np.zeros((3, 64, 64), float)).shape == (3, 64, 64)  # figures take any size and dtype
+    with pytest.raises(ValueError, match=r"bitmaps must be an \(N, h, w\) or \(N, 784\) or \(h, w\) array"):
+        plotting.as_images(np.zeros(5))
+    assert as_bitmaps(rows).shape == (2, 28, 28) and np.shares_memory(as_bitmaps(rows), rows)
+    with pytest.raises(ValueError, match=r"gallery must be an \(N, 28, 28\) or \(N, 784\) uint8 array .* got "
+                                         r"\(2, 784\) float32; pass dataset.images, load_bitmaps\(...\) rows, or one"):
+        as_bitmaps(rows.astype(np.float32), "gallery")
+    assert as_pixels(rows.reshape(2, 28, 28)).shape == (2, 1, 28, 28)
+    with pytest.raises(ValueError, match=r"images must be an \(N, 28, 28\) uint8 array .* got \(2, 784\) uint8; "
+                                         r"pass dataset.images, or one bitmap as image\[None\]"):
+        as_pixels(rows)  # inference takes (N, 28, 28) only
 
 
 def test_query_and_answer_galleries(bitmaps: dict[str, np.ndarray]) -> None:
@@ -251,8 +367,31 @@ def test_query_and_answer_galleries(bitmaps: dict[str, np.ndarray]) -> None:
     assert fig.axes[0].get_title() == "query: cat" and fig.axes[3].get_title() == "dog 3"
     frame = fig.axes[3].spines["top"]
     assert frame.get_visible() and frame.get_edgecolor()[:3] != fig.axes[1].spines["top"].get_edgecolor()[:3]
+    # a caption says what the numbers and the frames are, above every title; titles readable at the DPI
+    (caption,) = fig.texts
+    words = " ".join(caption.get_text().split())  # wrapped to the figure's width
+    assert "Hamming distance to the query in bits" in words
+    assert "green frame: same label as the query" in words and "red frame: another label" in words
+    renderer = fig.canvas.get_renderer()
+    assert caption.get_window_extent(renderer).y0 > max(ax.title.get_window_extent(renderer).y1 for ax in fig.axes)
+    assert caption.get_window_extent(renderer).x1 <= fig.bbox.width
+    assert all(ax.title.get_fontsize() >= 7 for ax in fig.axes) and caption.get_fontsize() >= 8
+    # nothing overlaps: images, titles and caption each in their own place, all inside the figure
+    boxes = [box for ax in fig.axes for box in (ax.get_window_extent(renderer), ax.title.get_window_extent(renderer))]
+    boxes.append(caption.get_window_extent(renderer))
+    assert not [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes))
+                if boxes[i].overlaps(boxes[j]) and not (j == i + 1 and i % 2 == 0)]  # an image touches its title
+    assert all(b.x0 >= 0 and b.y0 >= 0 and b.x1 <= fig.bbox.width and b.y1 <= fig.bbox.height for b in boxes)
+    # queries without labels (lions): every row titled "query", no frames, and the caption says why
     unlabelled = plotting.answer_gallery(queries, answers)
-    assert unlabelled.axes[0].get_title() == "query" and not unlabelled.axes[1].spines["top"].get_visible()
+    assert [ax.get_title() for ax in unlabelled.axes[::5]] == ["query", "query"]
+    assert not unlabelled.axes[1].spines["top"].get_visible()
+    words = " ".join(unlabelled.texts[0].get_text().split())
+    assert "Hamming distance to the query in bits" in words and "no frames" in words
+    assert "the queries have no label among the gallery's" in words
+    assert plotting.answer_gallery(queries, answers, caption="mine").texts[0].get_text() == "mine"
+    plain = plotting.query_gallery(queries, np.stack([a.thumbnails for a in answers]))
+    assert not plain.texts  # no frames, no caption unless given
 
 
 # --- maps -----------------------------------------------------------------------------
@@ -289,8 +428,7 @@ def test_embedding_maps_and_label_map(label_cosines: tuple[np.ndarray, list[str]
 def lesson_maps() -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
     """The lesson's 15 names, their label map (15, 2), and a point cloud (300, 2) with labels (300,):
     noisy blobs around the label map, rotated, mirrored, scaled and shifted as a UMAP might be."""
-    from doodlekit.experiments import projection
-    from doodlekit.experiments import LESSON
+    from doodlekit.experiments import LESSON, projection
 
     names = list(LESSON.categories)
     reference = projection.label_map(semantics.label_vectors("glove-6b-50d", names).vectors)
@@ -344,6 +482,44 @@ def test_embedding_maps_colour_by_family_with_one_palette(lesson_maps: tuple) ->
         overlaps = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]
         assert not overlaps
     assert not plotting.embedding_maps(maps, names, legend=False, label_points=False).legends
+
+
+@pytest.mark.slow
+def test_embedding_maps_keep_names_apart_on_the_lesson_models(mirror: Path) -> None:
+    """Notebook 05's figure on real data: the lesson's reference models, UMAP of 2,400 training drawings.
+    No two names overlap (renderer extents) or leave their panel, they cover hardly any point (none on
+    this machine; 2 per panel allowed for UMAP's last digits elsewhere), and each sits by its island or
+    has a leader line to it."""
+    from doodlekit.experiments import lessons, projection
+    from doodlekit.model import embed
+
+    runs = {variant: lessons.trained(variant) for variant in ("ce", "adaptive_margin")}
+    names = list(lessons.LESSON.categories)
+    train = runs["adaptive_margin"].dataset("train")
+    rows = projection.balanced_sample(train.targets, n=160 * len(names), seed=0)
+    maps = {f"{variant} (UMAP)": (projection.umap_2d(embed(run.model, train.images[rows],
+                                                               VARIANTS[variant].retrieves_with), seed=0),
+                                  train.targets[rows]) for variant, run in runs.items()}
+    labels = runs["adaptive_margin"].label_vectors
+    maps["label vectors"] = (projection.label_map(labels.vectors), np.arange(len(names)))
+    fig = plotting.embedding_maps(maps, names)
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        assert sorted(tick_texts(ax.texts)) == sorted(names)
+        boxes = [text.get_window_extent(renderer) for text in ax.texts]
+        assert not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)], ax.get_title()
+        frame = ax.get_window_extent(renderer)
+        assert all(frame.x0 <= b.x0 and b.x1 <= frame.x1 and frame.y0 <= b.y0 and b.y1 <= frame.y1 for b in boxes)
+        points = ax.collections[0].get_offsets()
+        pixels = ax.transData.transform(points)
+        covered = sum(box.count_contains(pixels) for box in boxes)
+        assert covered <= 2, (ax.get_title(), covered)
+        ends = [ax.transData.transform(line.get_xydata()[-1]) for line in ax.get_lines()]  # leader lines' ends
+        for text, box in zip(ax.texts, boxes):
+            own = pixels[maps[ax.get_title()][1] == names.index(text.get_text())]
+            gap = np.hypot(np.maximum(np.maximum(box.x0 - own[:, 0], own[:, 0] - box.x1), 0),
+                           np.maximum(np.maximum(box.y0 - own[:, 1], own[:, 1] - box.y1), 0)).min()
+            assert gap <= 16 or any(box.expanded(1.1, 1.3).contains(*end) for end in ends), text.get_text()
 
 
 def test_projection_helpers_sample_and_centroids(pixel_search: tuple[np.ndarray, np.ndarray]) -> None:

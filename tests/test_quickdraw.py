@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 from http_mirror import MirrorServer
 
-from doodlekit.data import DEFAULT_BASE_URL, get_settings
+from doodlekit.data import DEFAULT_BASE_URL, FetchReport, fetch, get_settings, load_bitmaps, load_drawings
 from doodlekit.errors import CorruptFileError, DataNotFoundError, UnknownCategoryError
-from doodlekit.data import FetchReport, fetch, load_bitmaps, load_drawings
 
 CAT = "numpy_bitmap/cat.npy"
 
@@ -191,7 +190,7 @@ def test_corrupt_cache_is_detected_and_fetched_again(remote: MirrorServer, damag
 
 def test_missing_file_names_every_place_looked_in(http_mirror: MirrorServer, mirror: Path, cache_dir: Path) -> None:
     with pytest.raises(DataNotFoundError) as info:
-        load_bitmaps("hot dog", 10, base_url=http_mirror.url, progress=False)
+        load_bitmaps("hot dog", 10, settings=get_settings(http_mirror.url), progress=False)
     message = str(info.value)
     assert "'hot dog'" in message
     assert str(mirror / "numpy_bitmap" / "hot dog.npy") in message
@@ -230,6 +229,17 @@ def test_reading_order_is_mirror_then_cache_then_download(remote: MirrorServer, 
     assert [r.source for r in fetch(["cat"], 10, progress=False)] == ["mirror"]
 
 
+def test_explicit_settings_win_over_the_environment(monkeypatch: pytest.MonkeyPatch, mirror: Path,
+                                                    refused_url: str, tmp_path: Path) -> None:
+    monkeypatch.setenv("DOODLEKIT_DATA", str(tmp_path / "empty"))
+    monkeypatch.setenv("DOODLEKIT_QUICKDRAW_URL", refused_url)
+    settings = get_settings(data_dir=mirror)
+    [report] = fetch(["cat"], 10, settings=settings, progress=False)
+    assert (report.source, report.path) == ("mirror", mirror / CAT)
+    assert np.array_equal(load_bitmaps("cat", 10, settings=settings, progress=False), np.load(mirror / CAT)[:10])
+    assert len(load_drawings("cat", 3, fmt="raw", settings=settings, progress=False)) == 3
+
+
 def test_cache_from_another_url_is_not_extended_but_fetched_afresh(remote: MirrorServer, mirror: Path,
                                                                    tmp_path: Path) -> None:
     other_rows = np.load(mirror / CAT)[::-1][:100].copy()
@@ -237,6 +247,6 @@ def test_cache_from_another_url_is_not_extended_but_fetched_afresh(remote: Mirro
     np.save(tmp_path / CAT, other_rows)
     load_bitmaps("cat", 10, progress=False)
     with MirrorServer(tmp_path) as other:
-        rows = load_bitmaps("cat", 20, base_url=other.url, progress=False)
+        rows = load_bitmaps("cat", 20, settings=get_settings(other.url), progress=False)
         assert other.requests[0].range == "bytes=0-127"
     assert np.array_equal(rows, other_rows[:20])

@@ -1,4 +1,4 @@
-"""doodlekit.raster: strokes -> numpy_bitmap-style images, and raw -> simplified normalisation."""
+"""doodlekit.data.raster: strokes -> numpy_bitmap-style images, and raw -> simplified normalisation."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from doodlekit.data import raster
-from doodlekit.data import load_drawings
-from doodlekit.data import normalize_raw, rasterize, rasterize_many
+from doodlekit.data import load_drawings, normalize_raw, raster, rasterize, rasterize_many
 
 _SPEC = importlib.util.spec_from_file_location(
     "raster_fidelity", Path(__file__).resolve().parents[1] / "benchmarks" / "raster_fidelity.py"
@@ -24,19 +22,19 @@ SAMPLE_CATEGORIES = ("cat", "house", "star", "bicycle", "The Mona Lisa")
 
 
 @pytest.fixture(scope="module")
-def simplified() -> list[list]:
+def simplified(mirror: Path) -> list[list]:
     """Real simplified drawings (0-255 box) of a few categories."""
     return [r["drawing"] for c in SAMPLE_CATEGORIES for r in load_drawings(c, 10, progress=False)]
 
 
 @pytest.fixture(scope="module")
-def raw() -> list[list]:
+def raw(mirror: Path) -> list[list]:
     """Real raw drawings ([xs, ys, t_ms] per stroke, canvas pixels) of a few categories."""
     return [r["drawing"] for c in SAMPLE_CATEGORIES for r in load_drawings(c, 10, fmt="raw", progress=False)]
 
 
 @pytest.fixture(scope="module")
-def fidelity_data() -> fidelity.FidelityData:
+def fidelity_data(mirror: Path) -> fidelity.FidelityData:
     """Real bitmaps of the 41 mirror categories and rasterized strokes of the same categories."""
     return fidelity.load_data()
 
@@ -146,6 +144,7 @@ def test_normalize_raw_is_in_the_box_from_zero_with_fewer_points(raw: list) -> N
         assert points.shape[1] < sum(len(stroke[0]) for stroke in drawing)
 
 
+@pytest.mark.usefixtures("mirror")
 def test_normalize_raw_matches_the_datasets_simplification() -> None:
     pairs = [pair for category in SAMPLE_CATEGORIES for pair in fidelity.matched_drawings(category)]
     agreement = fidelity.raw_agreement(pairs)
@@ -201,6 +200,7 @@ def test_pixel_statistics_match_real_bitmaps(fidelity_data: fidelity.FidelityDat
         assert np.abs(np.subtract(ours["histogram"], real["histogram"])).max() < 0.03, name
 
 
+@pytest.mark.slow
 def test_classifier_trained_on_bitmaps_reads_rasterized_strokes(fidelity_data: fidelity.FidelityData) -> None:
     """Acceptance: rasterized strokes score within 10 points of held-out real bitmaps."""
     assert len(fidelity_data.categories) == 41 and len(fidelity_data.simplified) >= 41 * 25

@@ -10,44 +10,72 @@ import numpy as np
 import pytest
 
 from doodlekit import cli
-from doodlekit.data import DEFAULT_CATEGORIES, UNTUNED_CATEGORIES
-from doodlekit.data import QuickDrawBitmaps
+from doodlekit.data import (
+    DEFAULT_CATEGORIES,
+    UNTUNED_CATEGORIES,
+    QuickDrawBitmaps,
+    get_settings,
+)
+from doodlekit.defaults import BITS, CODE_BITS, K
 from doodlekit.errors import OutputExistsError, RunConfigError, UnknownCategoryError
+from doodlekit.experiments import (
+    DEFAULT_EPOCHS,
+    DEFAULT_HELDOUT,
+    DEFAULT_PER_CLASS,
+    DEFAULT_SEEDS,
+    KEYS,
+    QUICK_EPOCHS,
+    QUICK_PER_CLASS,
+    REFERENCE_RESULTS,
+    REFERENCE_TOLERANCES,
+    ResultKeys,
+    make_config,
+    reference_check,
+    reference_results,
+    report,
+    reproduce,
+    run,
+)
 from doodlekit.model import VARIANTS
-from doodlekit.experiments import BITS, DEFAULT_EPOCHS, DEFAULT_HELDOUT, DEFAULT_PER_CLASS, DEFAULT_SEEDS, K, QUICK_EPOCHS, QUICK_PER_CLASS, REFERENCE_RESULTS, REFERENCE_TOLERANCES, reference_check, make_config, reference_results, run
-from doodlekit.semantics import DEFAULT_SPEC
 from doodlekit.retrieval import expected_random_map
+from doodlekit.semantics import DEFAULT_SPEC, label_vectors
 
 CATEGORIES = ["cat", "dog", "car", "apple", "star", "lion", "train"]
 HELDOUT = ["lion", "train"]
 TINY = {"per_class": 60, "epochs": 1, "seeds": [0]}
 CLI_TINY = ["--categories", ",".join(CATEGORIES), "--heldout", ",".join(HELDOUT), "--per-class", "60",
             "--epochs", "1", "--seeds", "0", "--no-progress"]
-REQUIRED = ["top1", "top5", f"map@{K}", f"map@{K}_hash64", "semantic_precision@10", "miss_semantic_similarity",
-            "alignment_spearman", "train_seconds"]
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    """One tiny reproduce run (5 seen + 2 held-out categories, 60 drawings each, 1 epoch, 1 seed)."""
+def tiny(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> tuple[Path, dict[str, Any]]:
+    """One tiny reproduce run (5 seen + 2 held-out categories, 60 drawings each, 1 epoch, 1 seed).
+
+    Its data settings are explicit: the environment names no mirror and a URL where nothing listens
+    (the discard port), so every drawing must come from ``settings``. Tests that use it are ``slow``.
+    """
     out = tmp_path_factory.mktemp("reproduce") / "out"
-    return out, run(out, CATEGORIES, HELDOUT, progress=False, **TINY)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("DOODLEKIT_DATA")
+        patch.setenv("DOODLEKIT_QUICKDRAW_URL", "http://127.0.0.1:9")
+        settings = get_settings(data_dir=mirror)
+        return out, run(out, CATEGORIES, HELDOUT, progress=False, settings=settings, **TINY)
 
 
+@pytest.mark.slow
 def test_results_json_has_every_key_in_range(tiny: tuple[Path, dict[str, Any]]) -> None:
     out, results = tiny
     assert json.loads((out / "results.json").read_text()) == results
     config = results["config"]
     assert config["categories"] == CATEGORIES and config["heldout"] == HELDOUT
-    assert (config["per_class"], config["epochs"], config["seeds"], config["vectors"]) == (60, 1, [0], "glove-6b-50d")
+    assert (config["per_class"], config["epochs"], config["seeds"], config["vectors"]) == (60, 1, [0], DEFAULT_SPEC)
     assert {"python", "torch", "numpy", "gensim", "doodlekit", "faiss-cpu"} <= set(config["versions"])
     assert config["recipe"]["batch_size"] > 0 and "variant" not in config["recipe"]
     chance_map = results["baselines"][f"map@{K}"]
     assert results["baselines"]["top1"] == pytest.approx(1 / 5) and 0 < chance_map < 1
     assert set(results["variants"]) == set(VARIANTS)
     for variant, metrics in results["variants"].items():
-        keys = REQUIRED + [f"map@{K}_hash{b}" for b in BITS] + [f"map@{K}_lsh{b}" for b in BITS]
-        assert set(keys) <= set(metrics), variant
+        assert list(metrics) == [metric.key for metric in KEYS.metrics()], variant  # one table of keys
         for key, entry in metrics.items():
             assert set(entry) == {"mean", "sd", "per_seed"} and entry["sd"] is None and len(entry["per_seed"]) == 1
             value = entry["mean"]
@@ -63,6 +91,7 @@ def test_results_json_has_every_key_in_range(tiny: tuple[Path, dict[str, Any]]) 
     assert "adaptive margin (1 seed): top-1" in results["summary"] and "chance 0.500" in results["summary"]
 
 
+@pytest.mark.slow
 def test_zero_shot_against_exact_chance(tiny: tuple[Path, dict[str, Any]]) -> None:
     _, results = tiny
     heldout = QuickDrawBitmaps(categories=HELDOUT, per_class=60, split="test", seed=0)
@@ -75,11 +104,12 @@ def test_zero_shot_against_exact_chance(tiny: tuple[Path, dict[str, Any]]) -> No
     assert "ridge" in results["zero_shot"]["ce"]["method"]
 
 
+@pytest.mark.slow
 def test_report_and_figures_are_written(tiny: tuple[Path, dict[str, Any]]) -> None:
     out, results = tiny
     text = (out / "results.md").read_text()
     assert results["summary"] in text and "## Protocol" in text and "leave-one-out" in text
-    for row in (f"`map@{K}_hash64`", "`top1`", "`alignment_spearman`", "top-1 among unseen labels"):
+    for row in (f"`map@{K}_hash{CODE_BITS}`", "`top1`", "`alignment_spearman`", "top-1 among unseen labels"):
         assert row in text
     for name in ("map_vs_bits", "umap"):
         png = out / "figures" / f"{name}.png"
@@ -93,12 +123,16 @@ def test_report_and_figures_are_written(tiny: tuple[Path, dict[str, Any]]) -> No
             assert set(saved["labels"].tolist()) == set(range(len(CATEGORIES)))  # seen and held out
 
 
-def test_cli_resumes_the_same_configuration_without_training(tiny: tuple[Path, dict[str, Any]],
+@pytest.mark.slow
+def test_cli_resumes_the_same_configuration_without_training(tiny: tuple[Path, dict[str, Any]], mirror: Path,
+                                                             monkeypatch: pytest.MonkeyPatch,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("DOODLEKIT_DATA")
     out, results = tiny
     runs = sorted((out / "runs").iterdir())
     before = {path: path.stat().st_mtime_ns for path in runs}
-    assert cli.main(["reproduce", "--out", str(out), *CLI_TINY]) == 0
+    # Where the drawings come from is not part of the configuration: --data resumes the run too.
+    assert cli.main(["reproduce", "--out", str(out), *CLI_TINY, "--data", str(mirror)]) == 0
     printed = capsys.readouterr().out
     assert results["summary"] in printed and str(out) in printed
     assert {path: path.stat().st_mtime_ns for path in runs} == before  # nothing retrained
@@ -116,6 +150,7 @@ def test_cli_refuses_a_folder_of_something_else(tmp_path: Path, capsys: pytest.C
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
+@pytest.mark.slow
 def test_other_configuration_in_the_same_folder_is_refused(tiny: tuple[Path, dict[str, Any]]) -> None:
     out, _ = tiny
     with pytest.raises(OutputExistsError, match="holds no runs of this configuration"):
@@ -186,6 +221,39 @@ def test_the_reference_results_are_shipped_with_their_machine_and_match_themselv
         reference_results("nightly")
 
 
+def test_the_result_keys_are_one_table_with_the_kits_defaults() -> None:
+    assert KEYS.map() == f"map@{K}" and KEYS.map("itq", CODE_BITS) == f"map@{K}_hash{CODE_BITS}"
+    assert KEYS.map("lsh", 16) == f"map@{K}_lsh16"
+    assert KEYS.hashed(KEYS.miss) == f"miss_semantic_similarity_hash{CODE_BITS}"
+    keys = [metric.key for metric in KEYS.metrics()]
+    assert len(set(keys)) == len(keys) and {KEYS.map("itq", b) for b in BITS} <= set(keys)
+    assert set(REFERENCE_TOLERANCES) - {KEYS.zero_shot(KEYS.top1), KEYS.zero_shot(KEYS.map())} <= set(keys)
+    for name in REFERENCE_RESULTS:  # the shipped results were written by the same table
+        reference = reference_results(name)
+        assert ResultKeys.of(reference) == KEYS
+        for variant, metrics in reference["variants"].items():
+            assert list(metrics) == keys, (name, variant)
+
+
+def test_the_report_renders_the_shipped_reference_from_the_key_table() -> None:
+    reference = reference_results("quick")
+    text = report.markdown(reference)
+    for metric in KEYS.metrics():
+        assert f"| `{metric.key}`: {metric.description} |" in text
+    for variant in VARIANTS.values():
+        assert f"- {variant.display_name}: {variant.loss}; retrieves with" in text
+    assert report.summary_line(reference).startswith("adaptive margin (1 seed): top-1 ")
+    (ax,) = report.map_vs_bits_figure(reference).axes
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert legend[:3] == ["CE, ITQ codes", "CE, LSH codes", "CE, float cosine"] and len(legend) == 3 * len(VARIANTS)
+    assert [tick for tick in ax.get_xticks()] == list(BITS)
+    rng = np.random.default_rng(0)
+    maps = {v: (rng.normal(size=(30, 2)), np.arange(30) % 3) for v in VARIANTS}
+    umap = report.umap_figure(maps, ["cat", "dog", "car"])
+    assert [axes.get_title() for axes in umap.axes][:3] == [v.display_name for v in VARIANTS.values()]
+
+
+@pytest.mark.slow
 def test_another_configuration_has_no_reference_and_says_so(tiny: tuple[Path, dict[str, Any]]) -> None:
     out, results = tiny
     assert results["reference_check"] is None
@@ -211,3 +279,33 @@ def test_a_fresh_quick_run_lands_within_tolerance_of_the_shipped_reference(tmp_p
     assert not outside, f"outside the tolerance of the shipped --quick reference: {outside}"
     report_text = (tmp_path / "out" / "results.md").read_text()
     assert "## Against the shipped reference" in report_text and "every number is within its tolerance" in report_text
+
+
+@pytest.mark.usefixtures("mirror")
+def test_a_run_builds_its_label_vectors_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Validation, the held-out choice, and the seen and held-out label vectors share one build."""
+    calls: list[tuple[Any, ...]] = []
+    passed: dict[str, Any] = {}
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return label_vectors(*args, **kwargs)
+
+    class Stop(Exception):
+        pass
+
+    def first_run(config: Any, variant: str, seed: int, seen_labels: Any, heldout: Any, heldout_labels: Any,
+                  *rest: Any, **kwargs: Any) -> None:
+        passed.update(config=config, seen=seen_labels, heldout=heldout_labels)
+        raise Stop  # no training: only what run() prepared is looked at
+
+    monkeypatch.setattr(reproduce, "label_vectors", counting)
+    monkeypatch.setattr(reproduce, "_one_run", first_run)
+    with pytest.raises(Stop):
+        run(tmp_path / "out", CATEGORIES, progress=False, **TINY)  # held-out names chosen from the vectors
+    assert len(calls) == 1
+    config = passed["config"]
+    for labels, names in ((passed["seen"], config.seen), (passed["heldout"], config.heldout)):
+        direct = label_vectors(DEFAULT_SPEC, names)  # what each of them used to be built as
+        assert labels.categories == direct.categories and labels.fingerprint == direct.fingerprint
+        np.testing.assert_array_equal(labels.vectors, direct.vectors)

@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from doodlekit.experiments import lessons
-from doodlekit.errors import CheckpointMismatchError, CorruptFileError, DataNotFoundError
-from doodlekit.retrieval import hamming_distances
 from doodlekit.apps import SINGLE_THREAD_QUERY, Answer, DoodleSearch
+from doodlekit.errors import CheckpointMismatchError, CorruptFileError, DataNotFoundError
+from doodlekit.experiments import lessons
 from doodlekit.model import Trained, embed, predict_proba
+from doodlekit.retrieval import hamming_distances
 
-#: A lesson small enough to train in seconds; test_widgets.py uses the same one.
+#: A lesson small enough to train in seconds; test_pad.py uses the same one.
 TINY = {
     "categories": ("cat", "dog", "car", "apple", "star", "circle"),
     "per_class": 150,
@@ -33,7 +33,7 @@ def tiny_artifacts_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def store(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Iterator[Path]:
     folder = tiny_artifacts_dir(tmp_path_factory)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(lessons.ENV_VAR, str(folder))
@@ -134,7 +134,9 @@ def test_bad_inputs_say_what_to_pass(search: DoodleSearch, trained: Trained) -> 
         DoodleSearch.build(trained, gallery, np.full(10, 99))
     with pytest.raises(ValueError, match="integer labels"):
         DoodleSearch.build(trained, gallery, np.zeros(9, dtype=np.int64))
-    with pytest.raises(ValueError, match="unknown hasher"):
+    with pytest.raises(ValueError, match="unknown hasher 'sha256'; use one of 'itq', 'lsh', 'pq'"):
+        DoodleSearch.build(trained, gallery, np.zeros(10, dtype=np.int64), hasher="sha256")
+    with pytest.raises(ValueError, match="'pq' .*not binary codes.*use one of 'itq', 'lsh'"):
         DoodleSearch.build(trained, gallery, np.zeros(10, dtype=np.int64), hasher="pq")
 
 
@@ -146,6 +148,18 @@ def test_save_and_load_give_the_same_answers(search: DoodleSearch, trained: Trai
     assert repr(loaded) == repr(lsh) and "32-bit RandomHyperplaneLSH codes of the features" in repr(loaded)
     for image in search.gallery[:3]:
         _same(loaded.answer(image), lsh.answer(image))
+    assert loaded.hasher.get_params() == lsh.hasher.get_params() == {"n_bits": 32, "random_state": 0}
+
+
+def test_save_stores_the_hasher_through_its_own_state(search: DoodleSearch, trained: Trained, tmp_path: Path) -> None:
+    path = search.save(tmp_path / "search.npz")
+    with np.load(path, allow_pickle=False) as archive:
+        for name, array in search.hasher.to_arrays().items():
+            np.testing.assert_array_equal(archive[f"hasher.{name}"], array)
+    loaded = DoodleSearch.load(path, trained)
+    assert type(loaded.hasher) is type(search.hasher) and loaded.hasher.get_params() == search.hasher.get_params()
+    np.testing.assert_array_equal(loaded.hasher.transform(embed(trained.model, search.gallery[:20], search.which)),
+                                  search.index.codes[:20])
 
 
 def test_load_refuses_missing_corrupt_and_mismatched_files(
@@ -162,6 +176,20 @@ def test_load_refuses_missing_corrupt_and_mismatched_files(
     with pytest.raises(CorruptFileError, match=r"not a doodle search file \(missing"):
         DoodleSearch.load(foreign, trained)
     path = search.save(tmp_path / "search.npz")
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = dict(archive)
+    np.savez(as_pq := tmp_path / "pq.npz", **{**arrays, "hasher.name": np.str_("pq")})
+    with pytest.raises(CorruptFileError, match=r"inconsistent doodle search \(hasher 'pq' .*not binary codes"):
+        DoodleSearch.load(as_pq, trained)
+    np.savez(narrow := tmp_path / "narrow.npz", **{**arrays, "hasher.n_bits": np.int64(32)})
+    with pytest.raises(CorruptFileError, match=r"inconsistent doodle search \(projection_ .* need float"):
+        DoodleSearch.load(narrow, trained)
+    old = {key: value for key, value in arrays.items() if not key.startswith("hasher.")}
+    old.update(format=np.str_("doodlekit-search-1"), hasher=np.str_("itq"), mean=search.hasher.mean_,
+               projection=search.hasher.projection_)
+    np.savez(before := tmp_path / "before.npz", **old)  # written by the doodlekit before hashers saved themselves
+    with pytest.raises(CorruptFileError, match="build the search again"):
+        DoodleSearch.load(before, trained)
     other = copy.deepcopy(trained)
     with torch.no_grad():
         next(other.model.parameters()).add_(0.01)

@@ -25,7 +25,14 @@ from doodlekit.errors import (
     UnknownCategoryError,
     VectorSourceError,
 )
-from doodlekit.semantics import LabelVectors, adaptive_margins, label_vectors, load_vectors, nearest_labels, similarity_matrix
+from doodlekit.semantics import (
+    LabelVectors,
+    adaptive_margins,
+    label_vectors,
+    load_vectors,
+    nearest_labels,
+    similarity_matrix,
+)
 
 GOOGLENEWS = "googlenews-quickdraw345.w2v.txt"
 SEED = "seed-zju-kaggle340.w2v.txt"
@@ -67,6 +74,7 @@ def test_glove_default_loads_the_package_vectors_once(glove: KeyedVectors) -> No
     assert glove.key_to_index[word] == 1234
     assert load_vectors() is glove  # default spec, cached in-process
     assert not glove.vectors.flags.writeable
+    assert isinstance(glove.vectors, np.memmap)  # 80 MB that stay in the package's file, not in the kernel
     assert "dog" in [w for w, _ in glove.most_similar("cat", topn=10)]
 
 
@@ -461,3 +469,67 @@ def test_nearest_labels_of_a_vector_and_bad_queries(default_lv: LabelVectors) ->
         nearest_labels(default_lv, "hot-dog")
     with pytest.raises(LabelVectorError, match=r"\(50,\) array"):
         nearest_labels(default_lv, np.ones(300))
+
+
+def test_nearest_labels_are_the_brute_force_cosine_ranking(glove: KeyedVectors, googlenews_path: Path) -> None:
+    bottlecap = {"bottlecap": glove["bottle"] + glove["cap"]}
+    for labels in (label_vectors(glove, CATEGORIES, explicit=bottlecap), label_vectors(googlenews_path, CATEGORIES)):
+        unit = labels.vectors.astype(np.float64)
+        unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+        for row, name in enumerate(labels.categories):
+            cosine = unit @ unit[row]
+            order = sorted((j for j in range(len(labels)) if j != row), key=lambda j: (-cosine[j], j))
+            found = nearest_labels(labels, name, k=len(labels))
+            assert [n for n, _ in found] == [labels.categories[j] for j in order], name
+            np.testing.assert_allclose([c for _, c in found], cosine[order], rtol=0, atol=1e-6)
+        query = glove["bread"] if labels.dim == 50 else labels.vectors[0] - labels.vectors[1]
+        cosine = unit @ (query / np.linalg.norm(query))
+        found = nearest_labels(labels, query, k=10)
+        assert [n for n, _ in found] == [labels.categories[j] for j in np.argsort(-cosine, kind="stable")[:10]]
+
+
+def test_nearest_labels_keep_label_order_in_ties() -> None:
+    names = ["cat", "dog", "car", "bus"]
+    vectors = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])  # dog, bus: copies of cat
+    labels = LabelVectors(names, vectors, {name: "explicit" for name in names}, "hand-made")
+    assert [n for n, _ in nearest_labels(labels, "cat", k=3)] == ["dog", "bus", "car"]
+    assert [n for n, _ in nearest_labels(labels, "bus", k=3)] == ["cat", "dog", "car"]
+    assert [n for n, _ in nearest_labels(labels, np.array([2.0, 0.0]), k=4)] == ["cat", "dog", "bus", "car"]
+
+
+def test_label_vectors_as_gensim_keyed_vectors(default_lv: LabelVectors) -> None:
+    kv = default_lv.keyed_vectors()
+    assert kv is default_lv.keyed_vectors()  # built once
+    assert kv.index_to_key == default_lv.categories and kv.vectors.dtype == np.float64
+    np.testing.assert_array_equal(kv.vectors, default_lv.vectors)
+    assert not kv.vectors.flags.writeable
+    assert [n for n, _ in kv.most_similar("cat", topn=3)] == [n for n, _ in nearest_labels(default_lv, "cat", k=3)]
+
+
+def test_subsets_are_the_label_vectors_of_the_subset(default_lv: LabelVectors) -> None:
+    names = ["square", "cat", "car"]
+    part = default_lv.subset(names)
+    direct = label_vectors("glove-6b-50d", names)
+    assert part.categories == names and part.how == direct.how and part.source == direct.source
+    np.testing.assert_array_equal(part.vectors, direct.vectors)  # bit for bit, not renormalised
+    assert part.fingerprint == direct.fingerprint and not part.vectors.flags.writeable
+    assert [n for n, _ in nearest_labels(part, "cat", k=2)] == ["car", "square"]
+    with pytest.raises(LabelVectorError, match="not among these 24 label vectors"):
+        default_lv.subset(["hot dog"])
+
+
+def test_one_unit_rows_helper_for_embeddings_and_label_vectors() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 7)).astype(np.float32)
+    single = semantics.unit_rows(X)
+    assert single.dtype == np.float32
+    np.testing.assert_array_equal(single, X / np.linalg.norm(X, axis=1, keepdims=True))  # float32 throughout
+    double = semantics.unit_rows(X, dtype=np.float64)
+    X64 = X.astype(np.float64)
+    np.testing.assert_array_equal(double, X64 / np.linalg.norm(X64, axis=1, keepdims=True))  # float64 throughout
+    np.testing.assert_array_equal(semantics.unit_rows(X64), double.astype(np.float32))
+    np.testing.assert_array_equal(semantics.unit_rows(np.array([[3, 4]])), np.array([[0.6, 0.8]], np.float32))
+    for bad, message in [(np.zeros((2, 3)), "all-zero rows"), (np.full((2, 3), np.nan), "NaN or infinite"),
+                         (np.ones(3), "2-D numeric"), (np.ones((0, 3)), "2-D numeric")]:
+        with pytest.raises(ValueError, match=f"embeddings .*{message}"):
+            semantics.unit_rows(bad, "embeddings")

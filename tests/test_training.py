@@ -7,19 +7,31 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from gensim.models import KeyedVectors
 
-from doodlekit.data import QuickDrawBitmaps
+from doodlekit.data import QuickDrawBitmaps, get_settings
 from doodlekit.errors import CheckpointMismatchError, CorruptFileError, DataNotFoundError
-from doodlekit.model import MultitaskLoss
-from doodlekit.model import DoodleNet
-from doodlekit.semantics import label_vectors
-from doodlekit.model import TrainConfig, Trained, embed, evaluate, fit, load_checkpoint, predict_proba, save_checkpoint, seed_everything, train_variant
+from doodlekit.model import (
+    DoodleNet,
+    MultitaskLoss,
+    TrainConfig,
+    Trained,
+    embed,
+    evaluate,
+    fit,
+    load_checkpoint,
+    predict_proba,
+    save_checkpoint,
+    seed_everything,
+    train_variant,
+)
+from doodlekit.semantics import label_vectors, load_vectors
 
 CATEGORIES = ["cat", "circle", "star", "fish"]
 
 
 @pytest.fixture(scope="module")
-def trained() -> Trained:
+def trained(mirror: Path) -> Trained:
     """A short adaptive-margin run on 4 real categories (about 1,600 training drawings)."""
     return train_variant("adaptive_margin", CATEGORIES, per_class=500, epochs=3, batch_size=64,
                          lr=5e-3, progress=False)
@@ -36,6 +48,7 @@ def _fit_once(config: TrainConfig) -> tuple[list[dict[str, float]], dict[str, to
     return history.records, model.state_dict()
 
 
+@pytest.mark.usefixtures("mirror")
 def test_same_seed_gives_identical_metrics_and_weights() -> None:
     config = TrainConfig(variant="fixed_margin", epochs=2, batch_size=32, augment=True, seed=3)
     (first, weights), (second, again) = _fit_once(config), _fit_once(config)
@@ -100,13 +113,46 @@ def test_checkpoint_for_other_categories_fails_clearly(trained: Trained, tmp_pat
         load_checkpoint(path, categories=list(reversed(CATEGORIES)))
 
 
+def _glove_file(path: Path, words: list[str], binary: bool = False, scale: float = 1.0) -> Path:
+    """The GloVe vectors of ``words`` (times ``scale``) as a word2vec file: the same numbers under another spec."""
+    glove = load_vectors("glove-6b-50d")
+    kv = KeyedVectors(glove.vector_size)
+    kv.add_vectors(words, np.stack([glove[word] * scale for word in words]))
+    kv.save_word2vec_format(str(path), binary=binary)
+    return path
+
+
+def test_checkpoint_loads_with_any_spec_of_the_same_vectors(trained: Trained, tmp_path: Path) -> None:
+    path = trained.save(tmp_path / "model.pt")
+    text = _glove_file(tmp_path / "glove-cats.txt", CATEGORIES)
+    binary = _glove_file(tmp_path / "glove-cats.bin", CATEGORIES[::-1], binary=True)
+    for spec in (" glove-6b-50d ", str(text), f"file:{text}", binary):  # compared by fingerprint, not by name
+        model, meta = load_checkpoint(path, label_vectors_or_source=spec)
+        assert meta["vector_source"] == "glove-6b-50d"
+
+
 def test_checkpoint_for_other_vectors_fails_clearly(trained: Trained, tmp_path: Path, wordvectors_dir: Path) -> None:
     path = trained.save(tmp_path / "model.pt")
     other_source = f"file:{wordvectors_dir / 'googlenews-quickdraw345.w2v.txt'}"
-    with pytest.raises(CheckpointMismatchError, match="glove-6b-50d.*googlenews.*train_variant"):
-        load_checkpoint(path, label_vectors_or_source=other_source)
-    with pytest.raises(CheckpointMismatchError, match="fingerprint"):
-        load_checkpoint(path, label_vectors_or_source=label_vectors(other_source, CATEGORIES))
+    stored, other = trained.label_vectors.fingerprint[:12], label_vectors(other_source, CATEGORIES).fingerprint[:12]
+    for wanted in (other_source, label_vectors(other_source, CATEGORIES)):
+        with pytest.raises(CheckpointMismatchError) as info:
+            load_checkpoint(path, label_vectors_or_source=wanted)
+        message = str(info.value)
+        for part in ("'glove-6b-50d'", f"fingerprint {stored}", other_source, f"fingerprint {other}", "train_variant"):
+            assert part in message, (part, message)
+    with pytest.raises(CheckpointMismatchError, match="cannot build label vectors for all 4 of its categories"):
+        load_checkpoint(path, label_vectors_or_source=_glove_file(tmp_path / "cat-only.txt", ["cat"]))
+
+
+def test_checkpoint_with_the_same_spec_over_other_vectors_fails(trained: Trained, tmp_path: Path) -> None:
+    source = _glove_file(tmp_path / "vectors.txt", CATEGORIES)
+    path = save_checkpoint(tmp_path / "model.pt", trained.model, categories=CATEGORIES,
+                           label_vectors=label_vectors(source, CATEGORIES), config=trained.config)
+    load_checkpoint(path, label_vectors_or_source=source)
+    _glove_file(source, CATEGORIES, scale=-1.0)  # the same file name, other numbers
+    with pytest.raises(CheckpointMismatchError, match=f"'{source}' gives for its categories"):
+        load_checkpoint(path, label_vectors_or_source=source)
 
 
 def test_missing_or_corrupt_checkpoint_fails_clearly(trained: Trained, tmp_path: Path) -> None:
@@ -137,3 +183,16 @@ def test_checkpoint_whose_weights_do_not_fit_its_model_fails_clearly(trained: Tr
     torch.save(payload, path)
     with pytest.raises(CheckpointMismatchError, match="(?s)cannot rebuild.*train and save it again"):
         load_checkpoint(path)
+
+
+def test_train_variant_reads_and_keeps_explicit_settings(monkeypatch: pytest.MonkeyPatch, mirror: Path,
+                                                         refused_url: str, tmp_path: Path) -> None:
+    monkeypatch.delenv("DOODLEKIT_DATA")
+    monkeypatch.setenv("DOODLEKIT_QUICKDRAW_URL", refused_url)  # the environment alone would fail
+    settings = get_settings(data_dir=mirror, cache_dir=tmp_path)
+    run = train_variant("ce", CATEGORIES[:2], per_class=40, epochs=1, batch_size=8, progress=False,
+                        validate=False, settings=settings)
+    assert run.settings == settings
+    test = run.dataset("test")
+    assert test.settings == settings and len(test) == 8
+    assert not any(tmp_path.iterdir())  # read from the mirror, nothing cached

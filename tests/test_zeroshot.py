@@ -7,10 +7,18 @@ import itertools
 import numpy as np
 import pytest
 
-from doodlekit.retrieval import mean_average_precision
-from doodlekit.data import DEFAULT_CATEGORIES
+from doodlekit.data import CATEGORIES, DEFAULT_CATEGORIES
+from doodlekit.retrieval import (
+    choose_heldout,
+    expected_random_map,
+    fit_semantic_map,
+    mean_average_precision,
+    relevant_counts,
+    zero_shot_accuracy,
+    zero_shot_predict,
+    zeroshot,
+)
 from doodlekit.semantics import LabelVectors, label_vectors
-from doodlekit.retrieval import choose_heldout, expected_random_map, fit_semantic_map, zero_shot_accuracy, zero_shot_predict
 
 # Three unseen labels in 2-d: at 0, 90 and 45 degrees.
 UNSEEN = np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 3.0]])
@@ -74,6 +82,20 @@ def test_expected_random_map_separate_queries_matches_brute_force():
     assert expected_random_map(queries, db, 2) == pytest.approx(np.mean(maps))
 
 
+def test_expected_random_map_counts_relevant_items_with_the_metrics_helper(monkeypatch: pytest.MonkeyPatch):
+    assert relevant_counts(np.array([0, 2, 5]), np.array([0, 1, 0, 2])).tolist() == [2, 1, 0]
+    assert relevant_counts(np.array([0, 2]), np.array([0, 1, 0, 2]), queries_in_db=True).tolist() == [1, 0]
+    calls = []
+
+    def counting(*args):
+        calls.append(args)
+        return relevant_counts(*args)
+
+    monkeypatch.setattr(zeroshot, "relevant_counts", counting)
+    assert expected_random_map(np.array([0]), np.array([0, 1, 1]), k=3) == pytest.approx(11 / 18)
+    assert len(calls) == 1  # one way of counting R, shared with average_precision_at_k
+
+
 def test_expected_random_map_rejects_bad_input():
     with pytest.raises(ValueError, match="every query label must occur"):
         expected_random_map(np.array([3]), np.array([0, 1]), 2, queries_in_db=True)
@@ -113,3 +135,20 @@ def test_choose_heldout_hand_computed():
 def test_choose_heldout_on_the_default_categories():
     labels = label_vectors("glove-6b-50d", DEFAULT_CATEGORIES)
     assert choose_heldout(labels, 3) == ["cat", "horse", "car"]  # cat and horse keep dog, car keeps train
+
+
+def test_choose_heldout_breaks_the_tie_of_mutual_neighbours_by_label_order():
+    """Two labels that are each other's nearest have one cosine both ways, however it is rounded:
+    the first in label order is held out, in either order of the labels."""
+    labels = label_vectors("googlenews-quickdraw345", CATEGORIES)
+    unit = labels.vectors.astype(np.float64)
+    cosines = unit @ unit.T
+    np.fill_diagonal(cosines, -np.inf)
+    rng = np.random.default_rng(0)
+    for _ in range(40):  # with 30 labels, cosines computed one query at a time can differ in the last bit
+        names = [CATEGORIES[i] for i in sorted(rng.choice(len(CATEGORIES), size=30, replace=False))]
+        rows = [CATEGORIES.index(name) for name in names]
+        j, k = np.unravel_index(np.argmax(cosines[np.ix_(rows, rows)]), (30, 30))  # the closest pair
+        pair = {names[j], names[k]}
+        assert choose_heldout(labels.subset(names), 1) == [min(pair, key=names.index)]
+        assert choose_heldout(labels.subset(names[::-1]), 1) == [max(pair, key=names.index)]

@@ -11,7 +11,6 @@ from doodlekit._exports import lazy
 
 __getattr__, __dir__, __all__ = lazy(__name__, {
     'SEARCH_FORMAT': 'search',
-    'HASHERS': 'search',
     'SINGLE_THREAD_QUERY': 'search',
     'TrainedModel': 'search',
     'Answer': 'search',
@@ -24,6 +23,7 @@ __getattr__, __dir__, __all__ = lazy(__name__, {
     'PEN_WIDTH': 'pad',
     'THUMB_SCALE': 'pad',
     'SEEN_SCALE': 'pad',
+    'reannounce_canvas': 'pad',
     'StrokeRecorder': 'pad',
     'scale_to_pad': 'pad',
     'DoodlePad': 'pad',

@@ -1,10 +1,10 @@
 """The live doodle pad: draw with mouse or finger, get answers after every stroke.
 
 :class:`StrokeRecorder` holds the pure-Python stroke logic (no widgets, no browser),
-:class:`DoodlePad` wires it to an ipycanvas canvas and a :class:`~doodlekit.search.DoodleSearch`.
+:class:`DoodlePad` wires it to an ipycanvas canvas and a :class:`~doodlekit.apps.search.DoodleSearch`.
 The pad captures strokes through the canvas's mouse and touch events in the kernel,
 in canvas pixels (ipycanvas scales on-screen positions to canvas pixels), and turns
-them into a 28x28 bitmap with :func:`doodlekit.raster.rasterize` (``fmt="raw"``), the
+them into a 28x28 bitmap with :func:`doodlekit.data.raster.rasterize` (``fmt="raw"``), the
 same rasterizer that builds bitmaps from the dataset's strokes.
 """
 
@@ -16,6 +16,7 @@ import io
 import math
 from collections.abc import Sequence
 
+import ipycanvas
 import ipywidgets as widgets
 import numpy as np
 from ipycanvas import Canvas, hold_canvas
@@ -39,6 +40,31 @@ PEN_WIDTH = 0.025
 #: On-screen enlargement of the 28x28 nearest-doodle thumbnails and of "what the model sees".
 THUMB_SCALE = 2
 SEEN_SCALE = 3
+
+
+def reannounce_canvas(canvas: Canvas) -> None:
+    """Make ipycanvas tell the browser again which canvas its next drawing commands are for.
+
+    ipycanvas (0.14) sends every canvas's commands through one shared manager widget, which
+    sends "switch to this canvas" only when the target canvas changes. A browser view that connects
+    after the notebook ran (a Voila page, a reloaded notebook) never received it, so it ignores the
+    commands that follow. ipycanvas has no public way to ask for it again; this forgets the manager's
+    current target, a private attribute (``canvas._canvas_manager._current_canvas``), so the next
+    command re-announces the canvas. The kit's only use of ipycanvas internals: its guard test in
+    ``tests/test_pad.py`` fails, naming the installed version, when an ipycanvas release removes it.
+
+    Raises:
+        RuntimeError: this ipycanvas has no such attribute (the workaround needs updating).
+    """
+    manager = getattr(canvas, "_canvas_manager", None)
+    if not hasattr(manager, "_current_canvas"):
+        raise RuntimeError(
+            f"ipycanvas {ipycanvas.__version__} has no Canvas._canvas_manager._current_canvas, which "
+            "doodlekit.apps.pad.reannounce_canvas resets so that a late browser view (Voila) gets the canvas "
+            "announced; update reannounce_canvas for this ipycanvas, or install ipycanvas 0.14."
+        )
+    manager._current_canvas = None
+
 
 _HINT = "Draw a doodle in the box: the model answers after every stroke."
 _FULL = f"The pad is full ({MAX_STROKES} strokes or {MAX_POINTS} points): Undo or Clear to draw more."
@@ -225,7 +251,7 @@ class DoodlePad(widgets.VBox):
     Attributes:
         canvas: the ipycanvas :class:`~ipycanvas.Canvas` (CSS class ``doodlekit-pad``).
         recorder: the :class:`StrokeRecorder` with the strokes in canvas pixels.
-        answer: the last :class:`~doodlekit.search.Answer`, or None while the pad is empty.
+        answer: the last :class:`~doodlekit.apps.search.Answer`, or None while the pad is empty.
         pen: the ink's width on the canvas, pixels.
         seen: PNG image of the 28x28 bitmap the model sees.
         predictions, meanings, neighbours: HTML of the answer's three parts (the hint when
@@ -344,11 +370,11 @@ class DoodlePad(widgets.VBox):
     def _client_ready(self) -> None:
         """A browser view of the canvas connected (JupyterLab, Notebook 7, Voila): paint it.
 
-        ipycanvas sends "draw on this canvas" only when the target canvas changes, so a
-        page that connects after the notebook ran (Voila) never received it: forget the
-        target to re-announce the canvas, then repaint everything.
+        A page that connects after the notebook ran (Voila) never heard which canvas the
+        drawing commands are for: announce it again (:func:`reannounce_canvas`), then repaint
+        everything.
         """
-        self.canvas._canvas_manager._current_canvas = None
+        reannounce_canvas(self.canvas)
         self.redraw()
 
     def redraw(self) -> None:

@@ -1,8 +1,8 @@
 """From 28x28 bitmaps to answers: predictions, nearest doodles, nearest labels by meaning.
 
-A :class:`DoodleSearch` holds a trained :class:`~doodlekit.models.DoodleNet`, its label
+A :class:`DoodleSearch` holds a trained :class:`~doodlekit.model.network.DoodleNet`, its label
 vectors, a binary hasher fitted on a gallery of bitmaps and a
-:class:`~doodlekit.index.HammingIndex` of the gallery's codes. For each query bitmap it
+:class:`~doodlekit.retrieval.index.HammingIndex` of the gallery's codes. For each query bitmap it
 gives the top predictions with probabilities, the nearest gallery doodles by Hamming
 distance (ids, labels, thumbnails) and the labels whose vectors are nearest the
 embedding by cosine. The doodle pad asks it after every stroke; notebooks query many.
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,26 +21,28 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from doodlekit.data.files import atomic_file, read_npz
+from doodlekit.data.files import read_npz, write_npz
+from doodlekit.data.raster import as_bitmaps
+from doodlekit.defaults import CODE_BITS
 from doodlekit.errors import CheckpointMismatchError, CorruptFileError
 from doodlekit.model.inference import embed, predict_proba
 from doodlekit.model.network import DoodleNet
-from doodlekit.retrieval.hashers import ITQ, RandomHyperplaneLSH
+from doodlekit.retrieval.hashers import ITQ, RandomHyperplaneLSH, hasher_class
 from doodlekit.retrieval.index import HammingIndex
 from doodlekit.semantics.labels import LabelVectors, nearest_labels
 
 #: ``format`` entry of every file written by :meth:`DoodleSearch.save`.
-SEARCH_FORMAT = "doodlekit-search-1"
-#: The binary hashers a search can use, by name.
-HASHERS = {"itq": ITQ, "lsh": RandomHyperplaneLSH}
+SEARCH_FORMAT = "doodlekit-search-2"
 #: Queries of at most this many bitmaps run on one CPU thread: for a few small images, handing
 #: work between threads costs more than the convolutions (10-100x more on a busy machine).
 SINGLE_THREAD_QUERY = 64
-_KEYS = ("format", "hasher", "which", "model_digest", "fingerprint", "mean", "projection", "images", "labels", "codes")
+#: Prefix of the hasher's own arrays (:meth:`~doodlekit.retrieval.ITQ.to_arrays`) in a search file.
+_HASHER = "hasher."
+_KEYS = ("format", "which", "model_digest", "fingerprint", "images", "labels", "codes", f"{_HASHER}name")
 
 
 class TrainedModel(Protocol):
-    """What :class:`DoodleSearch` needs from a training result (e.g. :class:`~doodlekit.training.Trained`)."""
+    """What :class:`DoodleSearch` needs from a training result (e.g. :class:`~doodlekit.model.training.Trained`)."""
 
     model: DoodleNet
     label_vectors: LabelVectors
@@ -79,14 +80,8 @@ class Answer:
 
 
 def _bitmaps(images: np.ndarray, what: str = "images") -> np.ndarray:
-    """(N, 28, 28) or (N, 784) uint8 -> (N, 28, 28) uint8, or a ValueError saying what to pass."""
-    array = np.asarray(images)
-    if array.dtype != np.uint8 or array.ndim not in (2, 3) or array.shape[1:] not in ((784,), (28, 28)):
-        raise ValueError(
-            f"{what} must be an (N, 28, 28) or (N, 784) uint8 array (0 = paper, 255 = ink), got "
-            f"{array.shape} {array.dtype}; pass dataset.images, load_bitmaps(...) rows, or one bitmap as image[None]"
-        )
-    return np.ascontiguousarray(array.reshape(-1, 28, 28))
+    """(N, 28, 28) or (N, 784) uint8 -> contiguous (N, 28, 28) uint8 (:func:`~doodlekit.data.raster.as_bitmaps`)."""
+    return np.ascontiguousarray(as_bitmaps(images, what))
 
 
 @contextlib.contextmanager
@@ -115,13 +110,13 @@ class DoodleSearch:
     Build one with :meth:`build`; save it with :meth:`save` and load it with :meth:`load`.
 
     Attributes:
-        model: the :class:`~doodlekit.models.DoodleNet` (eval mode).
+        model: the :class:`~doodlekit.model.network.DoodleNet` (eval mode).
         label_vectors: its label vectors; label ``k`` is ``label_vectors.categories[k]``.
-        hasher: the fitted binary hasher (:data:`HASHERS`).
-        index: the :class:`~doodlekit.index.HammingIndex` of the gallery (ids are gallery rows).
+        hasher: the fitted binary hasher (``"itq"`` or ``"lsh"`` of :data:`~doodlekit.retrieval.HASHERS`).
+        index: the :class:`~doodlekit.retrieval.index.HammingIndex` of the gallery (ids are gallery rows).
         gallery: (N, 28, 28) uint8 gallery bitmaps.
         which: the vectors that are hashed: ``"embedding"`` or ``"features"`` (see
-            :func:`~doodlekit.training.embed`).
+            :func:`~doodlekit.model.inference.embed`).
     """
 
     def __init__(
@@ -163,7 +158,7 @@ class DoodleSearch:
         gallery_images: np.ndarray,
         gallery_labels: np.ndarray,
         *,
-        n_bits: int = 64,
+        n_bits: int = CODE_BITS,
         hasher: str = "itq",
         which: str = "embedding",
         seed: int = 0,
@@ -175,12 +170,11 @@ class DoodleSearch:
             gallery_images: (N, 28, 28) or (N, 784) uint8 bitmaps to search among.
             gallery_labels: (N,) int labels in ``[0, C)`` (label order of ``trained``).
             n_bits: code width, a multiple of 8.
-            hasher: ``"itq"`` or ``"lsh"``.
+            hasher: a binary hasher of :data:`~doodlekit.retrieval.HASHERS`, ``"itq"`` or ``"lsh"``.
             which: hash the ``"embedding"`` (semantic head) or the ``"features"`` (penultimate layer).
-            seed: seed of the hasher.
+            seed: the hasher's ``random_state``.
         """
-        if hasher not in HASHERS:
-            raise ValueError(f"unknown hasher {hasher!r}; use one of {', '.join(HASHERS)}")
+        kind = hasher_class(hasher, binary=True)
         images = _bitmaps(gallery_images, "gallery_images")
         labels = np.asarray(gallery_labels)
         classes = len(trained.label_vectors.categories)
@@ -190,8 +184,8 @@ class DoodleSearch:
                 f"gallery_labels must be {len(images)} integer labels in [0, {classes}), one per gallery bitmap; "
                 "pass dataset.targets of the same dataset as the images"
             )
-        fitted = HASHERS[hasher](n_bits, seed=seed)
-        index = HammingIndex(fitted.n_bits)
+        fitted = kind(n_bits, random_state=seed)
+        index = HammingIndex(n_bits)
         index.add(fitted.fit_transform(embed(trained.model, images, which)), labels.astype(np.int64))
         return cls(trained.model, trained.label_vectors, fitted, index, images, which=which)
 
@@ -241,28 +235,23 @@ class DoodleSearch:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the hasher, the index and the gallery to ``path`` (.npz, atomically).
 
-        The model is not stored (save it with :meth:`~doodlekit.training.Trained.save`);
+        The model is not stored (save it with :meth:`~doodlekit.model.training.Trained.save`);
         its digest and the label vectors' fingerprint are, so :meth:`load` can refuse
         to pair the index with another model.
         """
-        buffer = io.BytesIO()
-        np.savez(
-            buffer,
-            format=np.str_(SEARCH_FORMAT),
-            hasher=np.str_(next(name for name, kind in HASHERS.items() if isinstance(self.hasher, kind))),
-            which=np.str_(self.which),
-            model_digest=np.str_(model_digest(self.model)),
-            fingerprint=np.str_(self.label_vectors.fingerprint),
-            mean=self.hasher.mean_,
-            projection=self.hasher.projection_,
-            images=self.gallery,
-            labels=self.index.labels,
-            codes=self.index.codes,
+        return write_npz(
+            path,
+            {
+                "format": np.str_(SEARCH_FORMAT),
+                "which": np.str_(self.which),
+                "model_digest": np.str_(model_digest(self.model)),
+                "fingerprint": np.str_(self.label_vectors.fingerprint),
+                "images": self.gallery,
+                "labels": self.index.labels,
+                "codes": self.index.codes,
+                **{_HASHER + name: array for name, array in self.hasher.to_arrays().items()},
+            },
         )
-        path = Path(path)
-        with atomic_file(path) as out:
-            out.write(buffer.getvalue())
-        return path
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], trained: TrainedModel) -> DoodleSearch:
@@ -276,11 +265,7 @@ class DoodleSearch:
         path = Path(path)
         redo = "build the search again with DoodleSearch.build(...).save(path)"
         stored = read_npz(path, _KEYS, what="doodle search file", remedy=redo)
-        if (
-            str(stored["format"]) != SEARCH_FORMAT
-            or str(stored["hasher"]) not in HASHERS
-            or str(stored["which"]) not in ("embedding", "features")
-        ):
+        if str(stored["format"]) != SEARCH_FORMAT or str(stored["which"]) not in ("embedding", "features"):
             raise CorruptFileError(f"{path} is not a {SEARCH_FORMAT!r} doodle search file; {redo}")
         if str(stored["model_digest"]) != model_digest(trained.model) or (
             str(stored["fingerprint"]) != trained.label_vectors.fingerprint
@@ -289,8 +274,16 @@ class DoodleSearch:
                 f"{path} indexes the gallery with another model or other label vectors than the ones given. "
                 "Load the model it was built with, or build a search for this model with DoodleSearch.build(...)."
             )
-        hasher = HASHERS[str(stored["hasher"])](int(stored["projection"].shape[1]))
-        hasher.mean_, hasher.projection_ = stored["mean"], stored["projection"]
-        index = HammingIndex(hasher.n_bits)
-        index.add(stored["codes"], stored["labels"])
-        return cls(trained.model, trained.label_vectors, hasher, index, stored["images"], which=str(stored["which"]))
+        try:
+            kind = hasher_class(str(stored[f"{_HASHER}name"]), binary=True)
+            names = [_HASHER + name for name in kind.array_names()]
+            saved = read_npz(path, names, what="doodle search file", remedy=redo)
+            hasher = kind.from_arrays({name.removeprefix(_HASHER): array for name, array in saved.items()})
+            index = HammingIndex(hasher.n_bits)
+            index.add(stored["codes"], stored["labels"])
+            which = str(stored["which"])
+            return cls(trained.model, trained.label_vectors, hasher, index, stored["images"], which=which)
+        except CorruptFileError:
+            raise
+        except ValueError as exc:
+            raise CorruptFileError(f"{path} holds an inconsistent doodle search ({exc}); {redo}") from exc

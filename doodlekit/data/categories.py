@@ -402,7 +402,7 @@ def validate_category(name: str) -> str:
     hint = f": did you mean {hint}?" if close else "."
     raise UnknownCategoryError(
         f"unknown Quick, Draw! category {name!r}{hint} "
-        "doodlekit.categories.CATEGORIES lists the 345 official names."
+        "doodlekit.data.CATEGORIES lists the 345 official names."
     )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +16,7 @@ import torch
 
 from doodlekit.data.categories import DEFAULT_CATEGORIES, validate_categories
 from doodlekit.data.quickdraw import load_bitmaps, load_drawings
-from doodlekit.data.settings import get_settings
+from doodlekit.data.settings import Settings, get_settings
 
 SPLITS = ("train", "val", "test", "all")
 
@@ -55,17 +54,19 @@ class QuickDrawBitmaps(torch.utils.data.Dataset):
     """28x28 Quick, Draw! bitmaps of some categories, labelled by their index in ``categories``.
 
     Items are ``(image, label)``: ``image`` a float32 tensor (1, 28, 28) in [0, 1] (ink = 1)
-    passed through ``transform`` when given, ``label`` an int.
+    passed through ``transform`` when given, ``label`` an int. ``settings`` says where the
+    files are (``None``: :func:`~doodlekit.data.settings.get_settings` from the environment);
+    ``download=False`` reads only what is on disk.
 
     Attributes:
         categories: the category names; label ``k`` is ``categories[k]``.
+        settings: where the drawings were read from (mirror, cache, URL).
         images: ``(N, 28, 28)`` uint8 array (0 = paper, 255 = ink).
         targets: ``(N,)`` int64 array of labels.
     """
 
     def __init__(
         self,
-        root: str | Path | None = None,
         categories: Sequence[str] | str = DEFAULT_CATEGORIES,
         per_class: int | None = 1000,
         split: str = "train",
@@ -73,20 +74,17 @@ class QuickDrawBitmaps(torch.utils.data.Dataset):
         seed: int = 0,
         fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
         transform: Callable[[torch.Tensor], Any] | None = None,
+        settings: Settings | None = None,
         download: bool = True,
-        data_dir: str | Path | None = None,
-        base_url: str | None = None,
         progress: bool = False,
     ) -> None:
-        settings = get_settings(base_url, data_dir, root)
-        self.root = settings.cache_dir
+        self.settings = settings or get_settings()
         self.transform = transform
         self.categories = validate_categories(categories)
         self.split = split
         images, targets = [], []
         for label, name in enumerate(self.categories):
-            rows = load_bitmaps(name, per_class, base_url=settings.base_url, data_dir=settings.data_dir,
-                                cache_dir=settings.cache_dir, progress=progress, download=download)
+            rows = load_bitmaps(name, per_class, settings=self.settings, progress=progress, download=download)
             keep = split_indices(len(rows), name, split, seed=seed, fractions=fractions)
             images.append(rows[keep].reshape(-1, 28, 28))
             targets.append(np.full(len(keep), label, dtype=np.int64))
@@ -109,7 +107,9 @@ class QuickDrawBitmaps(torch.utils.data.Dataset):
         return list(zip(images, self.targets[indices].tolist()))
 
     def __repr__(self) -> str:
-        return (f"Dataset {type(self).__name__}\n    Number of datapoints: {len(self)}\n    Root location: {self.root}\n"
+        where = f"mirror {self.settings.data_dir}, " if self.settings.data_dir else ""
+        return (f"Dataset {type(self).__name__}\n    Number of datapoints: {len(self)}\n"
+                f"    Data: {where}cache {self.settings.cache_dir}\n"
                 f"    Split: {self.split}\n    Categories: {len(self.categories)}")
 
 
@@ -118,10 +118,12 @@ class QuickDrawStrokes(torch.utils.data.Dataset):
 
     Items are ``(drawing, label)``: ``drawing`` the list of strokes (``[xs, ys]`` per stroke
     in a 0-255 box for ``fmt="simplified"``; ``[xs, ys, t_ms]`` in canvas pixels for
-    ``"raw"``), passed through ``transform`` when given; ``label`` an int.
+    ``"raw"``), passed through ``transform`` when given; ``label`` an int. ``settings`` and
+    ``download`` as in :class:`QuickDrawBitmaps`.
 
     Attributes:
         categories: the category names; label ``k`` is ``categories[k]``.
+        settings: where the drawings were read from (mirror, cache, URL).
         drawings: the drawings, in item order.
         records: per item the ndjson metadata (``word``, ``countrycode``, ``timestamp``,
             ``recognized``, ``key_id``), without the drawing.
@@ -130,7 +132,6 @@ class QuickDrawStrokes(torch.utils.data.Dataset):
 
     def __init__(
         self,
-        root: str | Path | None = None,
         categories: Sequence[str] | str = DEFAULT_CATEGORIES,
         per_class: int | None = 25,
         split: str = "all",
@@ -139,19 +140,19 @@ class QuickDrawStrokes(torch.utils.data.Dataset):
         seed: int = 0,
         fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
         transform: Callable[[list], Any] | None = None,
+        settings: Settings | None = None,
         download: bool = True,
-        data_dir: str | Path | None = None,
-        base_url: str | None = None,
         progress: bool = False,
     ) -> None:
+        self.settings = settings or get_settings()
         self.categories = validate_categories(categories)
         self.transform = transform
         self.drawings: list[list] = []
         self.records: list[dict[str, Any]] = []
         targets = []
         for label, name in enumerate(self.categories):
-            found = load_drawings(name, per_class, fmt=fmt, base_url=base_url, data_dir=data_dir,
-                                  cache_dir=root, progress=progress, download=download)
+            found = load_drawings(name, per_class, fmt=fmt, settings=self.settings, progress=progress,
+                                  download=download)
             keep = split_indices(len(found), name, split, seed=seed, fractions=fractions)
             for i in keep:
                 record = dict(found[i])

@@ -1,4 +1,5 @@
-"""TODO docstring"""
+"""Writing and reading files safely: atomic writes (temp file in the same folder, fsync,
+``os.replace``), JSON, ``.npz`` written atomically and read without unpickling, and SHA-256 of files."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -68,14 +69,34 @@ def write_json_atomic(path: Path, payload: Any) -> None:
     write_atomic(path, (json.dumps(payload, indent=2, allow_nan=False) + "\n").encode())
 
 
-def read_npz(path: Path, keys: Sequence[str], *, what: str, remedy: str) -> dict[str, np.ndarray]:
-    """The arrays ``keys`` of the ``.npz`` file at ``path``, read without unpickling anything.
+def write_npz(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray]) -> Path:
+    """Write ``arrays`` (name -> array) to ``path`` as an uncompressed ``.npz``, atomically; returns the path.
+
+    Only plain arrays (numbers, bools, strings) are accepted, so :func:`read_npz` reads everything
+    back with ``allow_pickle=False``.
+    """
+    path = Path(path)
+    plain = {name: np.asarray(value) for name, value in arrays.items()}
+    objects = [name for name, value in plain.items() if value.dtype.hasobject]
+    if objects:
+        raise ValueError(
+            f"{', '.join(objects)} would be pickled into {path.name}, and .npz files are read without "
+            "unpickling; convert them to numeric or string arrays, e.g. np.asarray(values, dtype=str)"
+        )
+    with atomic_file(path) as sink:
+        np.savez(sink.raw, **plain)  # the temp file itself: numpy's zip writer seeks
+    return path
+
+
+def read_npz(path: str | os.PathLike[str], keys: Sequence[str], *, what: str, remedy: str) -> dict[str, np.ndarray]:
+    """The arrays ``keys`` of the ``.npz`` file at ``path`` (written by :func:`write_npz`), read without unpickling.
 
     Raises:
         DataNotFoundError: no file at ``path``.
         CorruptFileError: the file is not a readable ``.npz`` or lacks one of ``keys``.
         Both messages name ``what`` the file should be and end with ``remedy``.
     """
+    path = Path(path)
     if not path.is_file():
         raise DataNotFoundError(f"no {what} at {path}; {remedy}")
     try:

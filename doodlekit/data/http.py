@@ -1,12 +1,11 @@
-"""HTTP Range downloads with resume, retries and progress, and atomic file writes.
+"""HTTP Range downloads with resume, retries and progress.
 
-Internal helpers of :mod:`doodlekit.quickdraw`. A :class:`Transfer` is one remote
+Internal helpers of :mod:`doodlekit.data.quickdraw`. A :class:`Transfer` is one remote
 file; :func:`iter_range` yields bytes ``[start, end)`` of it with ``Range`` requests,
 retrying transient failures (5xx, reset or stalled connections) from the byte where
 the last try stopped. A server that ignores ``Range`` (``200`` + the whole body) is
-read only as far as asked. :func:`atomic_file` writes through a temp file in the
-target's folder and :func:`os.replace`, so a failed or killed write never leaves a
-partial file at the final path."""
+read only as far as asked. Files are written through :mod:`doodlekit.data.files`.
+"""
 
 from __future__ import annotations
 

@@ -266,13 +266,14 @@ def load_bitmaps(
     category: str,
     n: int | None = None,
     *,
-    base_url: str | None = None,
-    data_dir: str | Path | None = None,
-    cache_dir: str | Path | None = None,
+    settings: Settings | None = None,
     progress: bool = True,
     download: bool = True,
 ) -> np.ndarray:
     """A category's first ``n`` 28x28 bitmaps (all when ``n`` is None).
+
+    ``settings`` says where files are (``None``: :func:`get_settings` from the environment);
+    ``progress`` shows a bar while downloading; ``download=False`` reads only what is on disk.
 
     Returns:
         ``(rows, 784)`` uint8 array (0 = paper, 255 = ink), ``rows = min(n, rows in the file)``.
@@ -280,8 +281,7 @@ def load_bitmaps(
     Raises:
         UnknownCategoryError, DataNotFoundError, DownloadError, OfflineError, CorruptFileError.
     """
-    report = _ensure(category, "bitmap", n, get_settings(base_url, data_dir, cache_dir),
-                     download_ok=download, progress=progress)
+    report = _ensure(category, "bitmap", n, settings or get_settings(), download_ok=download, progress=progress)
     return _read_bitmap_rows(report.path, report.rows)
 
 
@@ -290,13 +290,13 @@ def load_drawings(
     n: int | None = None,
     *,
     fmt: str = "simplified",
-    base_url: str | None = None,
-    data_dir: str | Path | None = None,
-    cache_dir: str | Path | None = None,
+    settings: Settings | None = None,
     progress: bool = True,
     download: bool = True,
 ) -> list[dict[str, Any]]:
     """A category's first ``n`` stroke drawings (all when ``n`` is None) in ``fmt`` ("simplified" or "raw").
+
+    ``settings``, ``progress`` and ``download`` as in :func:`load_bitmaps`.
 
     Returns:
         ndjson records: ``word``, ``countrycode``, ``timestamp``, ``recognized``, ``key_id`` and
@@ -304,8 +304,7 @@ def load_drawings(
     """
     if fmt == "bitmap":
         raise ValueError("load_drawings reads strokes (fmt='simplified' or 'raw'); use load_bitmaps for bitmaps")
-    report = _ensure(category, fmt, n, get_settings(base_url, data_dir, cache_dir),
-                     download_ok=download, progress=progress)
+    report = _ensure(category, fmt, n, settings or get_settings(), download_ok=download, progress=progress)
     return _read_lines(report.path, report.rows)
 
 
@@ -314,15 +313,14 @@ def fetch(
     per_class: int | None,
     fmt: str = "bitmap",
     *,
-    base_url: str | None = None,
-    data_dir: str | Path | None = None,
-    cache_dir: str | Path | None = None,
+    settings: Settings | None = None,
     progress: bool = True,
 ) -> list[FetchReport]:
     """Make ``per_class`` rows of each category available locally (mirror, cache or download).
 
     ``categories`` is a list of names or one comma-separated string; all are validated first.
+    ``settings`` and ``progress`` as in :func:`load_bitmaps`.
     """
     names = validate_categories(categories if isinstance(categories, str) else list(categories))
-    settings = get_settings(base_url, data_dir, cache_dir)
+    settings = settings or get_settings()
     return [_ensure(name, fmt, per_class, settings, download_ok=True, progress=progress) for name in names]

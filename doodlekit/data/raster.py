@@ -217,3 +217,49 @@ def rasterize_many(drawings: Iterable[Sequence], fmt: str = "simplified", *, siz
     size = _check_size(size)
     images = [rasterize(drawing, fmt=fmt, size=size) for drawing in drawings]
     return np.stack(images) if images else np.zeros((0, size, size), dtype=np.uint8)
+
+
+def as_bitmaps(
+    images: np.ndarray,
+    what: str = "images",
+    *,
+    rows: bool = True,
+    single: bool = False,
+    size: int | None = 28,
+    dtype: type | None = np.uint8,
+) -> np.ndarray:
+    """Bitmaps as an (N, 28, 28) array (a view where the input allows), or a ValueError saying what to pass.
+
+    The one check of bitmap arguments: inference, the doodle search and the figures call it, each
+    saying what it accepts beyond (N, 28, 28) ``dtype`` bitmaps (ink 255 on paper 0).
+
+    Args:
+        images: the bitmaps.
+        what: the argument's name, for the message.
+        rows: also accept (N, 784) rows, as :func:`~doodlekit.data.load_bitmaps` gives them.
+        single: also accept one (28, 28) bitmap, returned as (1, 28, 28).
+        size: the bitmaps' side; None accepts (N, h, w) (and with ``single`` one (h, w)) of any size.
+        dtype: the bitmaps' dtype; None accepts any.
+
+    Raises:
+        ValueError: another shape or dtype; the message lists the accepted ones.
+    """
+    array = np.asarray(images)
+    side = size or 28
+    if rows and array.ndim == 2 and array.shape[1] == side * side:
+        array = array.reshape(-1, side, side)
+    elif single and array.ndim == 2 and (size is None or array.shape == (size, size)):
+        array = array[None]
+    shape_ok = array.ndim == 3 and (size is None or array.shape[1:] == (size, size))
+    if not shape_ok or (dtype is not None and array.dtype != dtype):
+        square = "h, w" if size is None else f"{size}, {size}"
+        shapes = [f"(N, {square})"] + [f"(N, {side * side})"] * rows + [f"({square})"] * single
+        kind = "array" if dtype is None else f"{np.dtype(dtype).name} array"
+        hints = ["dataset.images"] + ["load_bitmaps(...) rows"] * rows + ["one bitmap as image[None]"] * (not single)
+        hint = f"{', '.join(hints[:-1])}, or {hints[-1]}" if len(hints) > 1 else hints[0]
+        given = np.asarray(images)
+        raise ValueError(
+            f"{what} must be an {' or '.join(shapes)} {kind} (0 = paper, 255 = ink), got {given.shape} {given.dtype}; "
+            f"pass {hint}"
+        )
+    return array

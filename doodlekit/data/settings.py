@@ -8,9 +8,11 @@ environment variable       meaning
 ``DOODLEKIT_CACHE``         a writable cache (default: the platform's user cache dir)
 =========================  =========================================================
 
-Every function that reads data also takes these as arguments, which win over
-the environment. Files are looked for in the mirror, then the cache, then
-downloaded into the cache.
+:func:`get_settings` resolves them into one :class:`Settings`. Every function and dataset
+that reads data takes it as ``settings=`` (``None``: :func:`get_settings` from the
+environment, resolved once per call), and so do :func:`~doodlekit.model.training.train_variant`
+and :func:`~doodlekit.experiments.reproduce.run`. Files are looked for in the mirror, then
+the cache, then downloaded into the cache.
 """
 
 from __future__ import annotations
@@ -33,7 +35,10 @@ FORMAT_LAYOUT = {
 
 @dataclass(frozen=True)
 class Settings:
-    """Resolved data-layer settings.
+    """Resolved data-layer settings: where to read and write Quick, Draw! files.
+
+    Build one with :func:`get_settings` (which fills what is not given from the environment),
+    e.g. ``get_settings(cache_dir="scratch")``; change one field with ``dataclasses.replace``.
 
     Attributes:
         base_url: bucket URL without a trailing slash.

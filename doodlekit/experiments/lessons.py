@@ -8,7 +8,7 @@ package (:data:`REFERENCE_DIR`, each file with its SHA-256 and the recipe that m
 retrain=True)`` trains with the same recipe on this machine instead, and
 :func:`compare_with_reference` says whether such a run landed within :data:`TOLERANCES` of the
 reference. Everything computed from fixed weights (inference runs in float64, see
-:mod:`doodlekit.training`) is the same on every CPU.
+:mod:`doodlekit.model.training`) is the same on every CPU.
 
 Locally trained models and the searches built on any model are saved under
 :func:`artifacts_dir` and loaded by later notebooks (and later runs). Files are named by the
@@ -42,12 +42,14 @@ from doodlekit.data.datasets import split_indices
 from doodlekit.data.files import write_json_atomic
 from doodlekit.data.quickdraw import load_bitmaps, load_drawings
 from doodlekit.data.raster import rasterize
+from doodlekit.data.settings import Settings
+from doodlekit.defaults import CODE_BITS, VECTORS
 from doodlekit.errors import CheckpointMismatchError, CorruptFileError, DataNotFoundError
 from doodlekit.model.checkpoints import load_checkpoint
 from doodlekit.model.config import TrainConfig
 from doodlekit.model.inference import evaluate
-from doodlekit.model.losses import VARIANTS
 from doodlekit.model.training import History, Trained, train_variant
+from doodlekit.model.variants import VARIANTS
 from doodlekit.reference import REFERENCE_DIR
 
 ENV_VAR = "DOODLEKIT_ARTIFACTS"
@@ -58,7 +60,7 @@ _RECIPE_FORMAT = "doodlekit-lesson-1"
 REFERENCE_MANIFEST = "lesson-models.json"
 _MANIFEST_FORMAT = "doodlekit-reference-models-1"
 #: How far a model retrained with the lesson recipe may land from the shipped reference, on the
-#: lesson's test split (450 drawings), by metric of :func:`~doodlekit.training.evaluate`. Another
+#: lesson's test split (450 drawings), by metric of :func:`~doodlekit.model.inference.evaluate`. Another
 #: CPU's rounding changes a training run about as much as another seed does; over 5 seeds and 3
 #: CPU kernel sets (AVX-512, AVX2, SSE4.1 with one thread) the standard deviations were at most
 #: 0.011 (top-1), 0.007 (top-5) and 0.007 (cos(z, v_y), semantic variants), so each tolerance is
@@ -73,7 +75,7 @@ class Lesson:
     Attributes:
         categories: category names, label order (a subset of ``DEFAULT_CATEGORIES``).
         per_class: drawings loaded per category before the 80/10/10 split.
-        epochs, seed, batch_size: as in :class:`~doodlekit.training.TrainConfig`.
+        epochs, seed, batch_size: as in :class:`~doodlekit.model.config.TrainConfig`.
         num_threads: torch CPU threads while training. One thread gives the same numbers on
             every machine, and for this small model it is also the fastest: on 2 busy cores,
             2 threads trained 10x slower (threads spin waiting for each other).
@@ -106,8 +108,8 @@ LESSON = Lesson(
     seed=0,
     batch_size=64,
     num_threads=1,
-    vectors="glove-6b-50d",
-    n_bits=64,
+    vectors=VECTORS,
+    n_bits=CODE_BITS,
 )
 
 
@@ -119,22 +121,25 @@ STROKE_ROWS = 200
 SAME_DRAWING = 10.0
 
 
-def unseen_drawings(category: str, fmt: str = "raw", n: int | None = None) -> list[dict[str, Any]]:
+def unseen_drawings(
+    category: str, fmt: str = "raw", n: int | None = None, *, settings: Settings | None = None
+) -> list[dict[str, Any]]:
     """Stroke drawings of ``category`` that the lesson models never trained or validated on.
 
     Most stroke drawings in the files are also bitmap rows (Google rendered every bitmap from
     a drawing's strokes), so a demo drawing can secretly be training data. Each drawing among
     the first :data:`STROKE_ROWS` is rendered and dropped when it matches one of the category's
     training or validation rows of :data:`LESSON` (within :data:`SAME_DRAWING`); drawings of
-    categories outside the lesson are all unseen.
+    categories outside the lesson are all unseen. ``settings``: where the files are
+    (``None``: the environment's).
 
     Returns:
         Up to ``n`` (default: all) drawing records (dicts as
-        :func:`~doodlekit.quickdraw.load_drawings` gives them), in file order.
+        :func:`~doodlekit.data.quickdraw.load_drawings` gives them), in file order.
     """
-    drawings = load_drawings(category, STROKE_ROWS, fmt=fmt, progress=False)
+    drawings = load_drawings(category, STROKE_ROWS, fmt=fmt, settings=settings, progress=False)
     if category in LESSON.categories:
-        rows = load_bitmaps(category, LESSON.per_class, progress=False).reshape(-1, 28, 28)
+        rows = load_bitmaps(category, LESSON.per_class, settings=settings, progress=False).reshape(-1, 28, 28)
         seen = np.concatenate([split_indices(len(rows), category, split, seed=0) for split in ("train", "val")])
         seen_rows = rows[seen].astype(np.int16)
         drawings = [
@@ -155,12 +160,17 @@ def _recipe(variant: str, overrides: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(overrides) - allowed)
     if unknown:
         raise ValueError(
-            f"unknown lesson settings: {', '.join(unknown)}; use fields of artifacts.Lesson "
+            f"unknown lesson settings: {', '.join(unknown)}; use fields of lessons.Lesson "
             f"({', '.join(f.name for f in fields(Lesson))}) or of training.TrainConfig"
         )
     recipe = {"format": _RECIPE_FORMAT, "variant": variant, **asdict(LESSON), **overrides}
     recipe["categories"] = list(recipe["categories"])
     return recipe
+
+
+def _train_arguments(recipe: dict[str, Any]) -> dict[str, Any]:
+    """The recipe as keyword arguments of :func:`~doodlekit.model.training.train_variant`."""
+    return {key: value for key, value in recipe.items() if key not in ("format", "variant", "n_bits")}
 
 
 def _stem(recipe: dict[str, Any]) -> Path:
@@ -169,7 +179,7 @@ def _stem(recipe: dict[str, Any]) -> Path:
     return artifacts_dir() / f"{recipe['variant']}-{digest}"
 
 
-def _load_trained(stem: Path, recipe: dict[str, Any]) -> Trained:
+def _load_trained(stem: Path, recipe: dict[str, Any], settings: Settings | None) -> Trained:
     """The Trained saved at ``stem`` (.pt checkpoint and .json recipe with history)."""
     sidecar = stem.with_suffix(".json")
     if not sidecar.is_file():
@@ -193,6 +203,7 @@ def _load_trained(stem: Path, recipe: dict[str, Any]) -> Trained:
         train_seconds=history.final["train_seconds"],
         per_class=recipe["per_class"],
         split_seed=0,
+        settings=settings,
     )
 
 
@@ -209,7 +220,7 @@ def reference_manifest(folder: Path | None = None) -> dict[str, Any]:
     except FileNotFoundError as exc:
         raise DataNotFoundError(
             f"the reference lesson models' manifest {path} is missing; reinstall doodlekit, or train the "
-            "lesson models on this machine with artifacts.trained(variant, retrain=True)"
+            "lesson models on this machine with lessons.trained(variant, retrain=True)"
         ) from exc
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CorruptFileError(f"{path} is not a readable manifest ({exc}); reinstall doodlekit") from exc
@@ -218,32 +229,37 @@ def reference_manifest(folder: Path | None = None) -> dict[str, Any]:
     return manifest
 
 
-def _load_reference(variant: str, entry: dict[str, Any], folder: Path) -> Trained:
+def _load_reference(variant: str, entry: dict[str, Any], folder: Path, settings: Settings | None) -> Trained:
     """The shipped model of ``variant``, after checking its file against the manifest's SHA-256."""
     path = folder / entry["file"]
     if not path.is_file():
         raise DataNotFoundError(
             f"the reference lesson model {path} is missing; reinstall doodlekit, or train it on this machine "
-            f"with artifacts.trained({variant!r}, retrain=True)"
+            f"with lessons.trained({variant!r}, retrain=True)"
         )
     found = _sha256(path)
     if found != entry["sha256"]:
         raise CorruptFileError(
             f"the reference lesson model {path} has SHA-256 {found[:16]}..., not the {entry['sha256'][:16]}... "
             f"recorded in {REFERENCE_MANIFEST}: the file is damaged or was replaced. Reinstall doodlekit, or "
-            f"train the model on this machine with artifacts.trained({variant!r}, retrain=True)"
+            f"train the model on this machine with lessons.trained({variant!r}, retrain=True)"
         )
     recipe = entry["recipe"]
-    model, meta = load_checkpoint(path, categories=recipe["categories"], label_vectors_or_source=recipe["vectors"])
+    # The SHA-256 pins the file, its label vectors included, so they are not rebuilt from the spec here
+    # (that would load the whole word-vector source into every lesson kernel); tests/test_lessons.py
+    # checks that the shipped vectors are the ones the spec builds.
+    model, meta = load_checkpoint(path, categories=recipe["categories"])
     history = History(entry["history"])
     return Trained(
         model=model, label_vectors=meta["label_vectors"], history=history, config=meta["config"],
         categories=meta["categories"], train_seconds=history.final["train_seconds"],
-        per_class=recipe["per_class"], split_seed=0,
+        per_class=recipe["per_class"], split_seed=0, settings=settings,
     )
 
 
-def trained(variant: str = DEFAULT_VARIANT, *, retrain: bool = False, **overrides: Any) -> Trained:
+def trained(
+    variant: str = DEFAULT_VARIANT, *, retrain: bool = False, settings: Settings | None = None, **overrides: Any
+) -> Trained:
     """The lesson's model of ``variant``: the shipped reference, or one trained on this machine.
 
     Args:
@@ -252,12 +268,14 @@ def trained(variant: str = DEFAULT_VARIANT, *, retrain: bool = False, **override
             (saved under :func:`artifacts_dir` and loaded from there by later calls). Its numbers
             differ from the reference's in the digits that depend on the CPU; see
             :func:`compare_with_reference`.
+        settings: where the drawings are read from when training and by ``.dataset()``
+            (``None``: the environment's). Not part of the recipe.
         overrides: settings that differ from :data:`LESSON` (its fields, or
-            :class:`~doodlekit.training.TrainConfig` fields such as ``lam``). A recipe other
+            :class:`~doodlekit.model.config.TrainConfig` fields such as ``lam``). A recipe other
             than the reference's is always trained locally.
 
     Returns:
-        A :class:`~doodlekit.training.Trained` read from its files (identical whether it was
+        A :class:`~doodlekit.model.training.Trained` read from its files (identical whether it was
         just trained or loaded). Local files that are missing, damaged or made with another
         recipe are (re)made.
 
@@ -268,21 +286,20 @@ def trained(variant: str = DEFAULT_VARIANT, *, retrain: bool = False, **override
     if not retrain:
         entry = reference_manifest()["models"].get(variant)
         if entry is not None and entry["recipe"] == recipe:
-            return _load_reference(variant, entry, REFERENCE_DIR)
+            return _load_reference(variant, entry, REFERENCE_DIR, settings)
     stem = _stem(recipe)
     try:
-        return _load_trained(stem, recipe)
+        return _load_trained(stem, recipe, settings)
     except (DataNotFoundError, CorruptFileError, CheckpointMismatchError):
         pass
-    settings = {key: value for key, value in recipe.items() if key not in ("format", "variant", "n_bits")}
-    result = train_variant(variant, progress=False, **settings)
+    result = train_variant(variant, progress=False, settings=settings, **_train_arguments(recipe))
     result.save(stem.with_suffix(".pt"))
     write_json_atomic(stem.with_suffix(".json"), {"recipe": recipe, "history": result.history.records})
-    return _load_trained(stem, recipe)
+    return _load_trained(stem, recipe, settings)
 
 
 def evaluate_on_test(run: Trained) -> dict[str, float]:
-    """:func:`~doodlekit.training.evaluate` of ``run`` on its test split, with its own loss."""
+    """:func:`~doodlekit.model.inference.evaluate` of ``run`` on its test split, with its own loss."""
     return evaluate(run.model, run.dataset("test"), run.loss())
 
 
@@ -329,26 +346,31 @@ _METRIC_NAMES = {"top1": "test top-1", "top5": "test top-5", "cos_true": "cos(z,
 def compare_with_reference(run: Trained, variant: str | None = None) -> ReferenceCheck:
     """Test metrics of ``run`` (trained with the lesson recipe) against the shipped reference.
 
-    ``cos_true`` is compared only for variants that train the embedding head (not ``"ce"``).
+    ``cos_true`` is compared only for variants that train the embedding head (:attr:`Variant.semantic
+    <doodlekit.model.variants.Variant.semantic>`; not ``"ce"``).
     """
     variant = variant or run.config.variant
-    tolerances = {name: limit for name, limit in TOLERANCES.items() if name != "cos_true" or variant != "ce"}
-    return ReferenceCheck(variant, evaluate_on_test(run), evaluate_on_test(trained(variant)), tolerances)
+    tolerances = {name: limit for name, limit in TOLERANCES.items()
+                  if name != "cos_true" or VARIANTS[variant].semantic}
+    reference = trained(variant, settings=run.settings)
+    return ReferenceCheck(variant, evaluate_on_test(run), evaluate_on_test(reference), tolerances)
 
 
-def write_reference(folder: Path, variants: Sequence[str] = VARIANTS) -> dict[str, Any]:
+def write_reference(
+    folder: Path, variants: Sequence[str] = tuple(VARIANTS), *, settings: Settings | None = None
+) -> dict[str, Any]:
     """Train the lesson models with :data:`LESSON`'s recipe and write them as the reference.
 
     Writes ``lesson-<variant>.pt`` and :data:`REFERENCE_MANIFEST` into ``folder`` (the kit ships
     :data:`REFERENCE_DIR`); returns the manifest. For maintainers: ``doodlekit lesson-models``.
+    ``settings``: where the drawings are read from (``None``: the environment's).
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     models = {}
     for variant in variants:
         recipe = _recipe(variant, {})
-        settings = {key: value for key, value in recipe.items() if key not in ("format", "variant", "n_bits")}
-        result = train_variant(variant, progress=False, **settings)
+        result = train_variant(variant, progress=False, settings=settings, **_train_arguments(recipe))
         path = result.save(folder / f"lesson-{variant}.pt")
         models[variant] = {
             "file": path.name, "sha256": _sha256(path), "recipe": recipe, "history": result.history.records,
@@ -367,15 +389,18 @@ def write_reference(folder: Path, variants: Sequence[str] = VARIANTS) -> dict[st
     return manifest
 
 
-def doodle_search(variant: str = DEFAULT_VARIANT, **overrides: Any) -> DoodleSearch:
-    """The lesson's :class:`~doodlekit.search.DoodleSearch` over the test split, loaded or built.
+def doodle_search(
+    variant: str = DEFAULT_VARIANT, *, settings: Settings | None = None, **overrides: Any
+) -> DoodleSearch:
+    """The lesson's :class:`~doodlekit.apps.search.DoodleSearch` over the test split, loaded or built.
 
-    The model comes from :func:`trained` (same ``variant`` and ``overrides``); the
-    gallery is its test split, hashed to ``n_bits`` ITQ codes of the embedding (of the
-    penultimate features for ``"ce"``, whose embedding head is not trained).
+    The model comes from :func:`trained` (same ``variant``, ``settings`` and ``overrides``); the
+    gallery is its test split, hashed to ``n_bits`` ITQ codes of the vectors the variant retrieves
+    with (:attr:`Variant.retrieves_with <doodlekit.model.variants.Variant.retrieves_with>`: the
+    embedding, or the penultimate features for ``"ce"``, whose embedding head is not trained).
     """
     recipe = _recipe(variant, overrides)
-    model = trained(variant, **overrides)
+    model = trained(variant, settings=settings, **overrides)
     path = Path(f"{_stem(recipe)}-search.npz")
     try:
         return DoodleSearch.load(path, model)
@@ -384,6 +409,6 @@ def doodle_search(variant: str = DEFAULT_VARIANT, **overrides: Any) -> DoodleSea
     gallery = model.dataset("test")
     DoodleSearch.build(
         model, gallery.images, gallery.targets, n_bits=recipe["n_bits"],
-        which="features" if variant == "ce" else "embedding", seed=recipe["seed"],
+        which=VARIANTS[variant].retrieves_with, seed=recipe["seed"],
     ).save(path)
     return DoodleSearch.load(path, model)

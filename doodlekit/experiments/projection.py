@@ -3,7 +3,7 @@ vectors, and the class-centroid similarities behind such pictures.
 
 Maps are for looking at, never for numbers: UMAP coordinates are not bit-stable across
 machines or library versions (numba, threading), so compare embedding spaces with
-:func:`doodlekit.metrics.alignment` on the embeddings themselves, and draw the maps with
+:func:`doodlekit.retrieval.metrics.alignment` on the embeddings themselves, and draw the maps with
 :func:`doodlekit.plotting.embedding_maps`.
 """
 
@@ -12,6 +12,8 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+
+from doodlekit.semantics.labels import unit_rows
 
 #: Most points :func:`umap_2d` maps by default; more makes UMAP slow on a laptop CPU.
 MAX_POINTS = 4_000
@@ -91,7 +93,7 @@ def label_map(vectors: np.ndarray) -> np.ndarray:
     Args:
         vectors: (C, D) label vectors (e.g. ``LabelVectors.vectors``), C >= 3.
     """
-    unit = _unit_rows(vectors)
+    unit = unit_rows(vectors, "vectors", dtype=np.float64)
     if unit.shape[0] < 3:
         raise ValueError(f"a label map needs at least 3 label vectors, got {unit.shape[0]}")
     centred = unit - unit.mean(axis=0)
@@ -104,7 +106,7 @@ def label_map(vectors: np.ndarray) -> np.ndarray:
 def centroid_cosines(embeddings: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
     """(C, C) float32 cosines between class centroids of unit-normalised embeddings.
 
-    The matrix :func:`doodlekit.metrics.alignment` compares with the label-vector cosines; draw
+    The matrix :func:`doodlekit.retrieval.metrics.alignment` compares with the label-vector cosines; draw
     it next to :func:`doodlekit.semantics.similarity_matrix` with
     :func:`doodlekit.plotting.similarity_heatmap`.
 
@@ -114,7 +116,7 @@ def centroid_cosines(embeddings: np.ndarray, labels: np.ndarray, n_classes: int)
     Raises:
         ValueError: a class without embeddings, or shapes that do not match.
     """
-    unit = _unit_rows(embeddings)
+    unit = unit_rows(embeddings, "embeddings", dtype=np.float64)
     labels = np.asarray(labels)
     if labels.shape != (unit.shape[0],):
         raise ValueError(f"labels must have shape ({unit.shape[0]},), one per embedding, got {labels.shape}")
@@ -123,14 +125,5 @@ def centroid_cosines(embeddings: np.ndarray, labels: np.ndarray, n_classes: int)
         raise ValueError(f"every one of the {n_classes} classes needs embeddings; counts per class: {counts.tolist()}")
     sums = np.zeros((n_classes, unit.shape[1]))
     np.add.at(sums, labels, unit)
-    centroids = _unit_rows(sums)
+    centroids = unit_rows(sums, "class centroids", dtype=np.float64)
     return (centroids @ centroids.T).astype(np.float32)
-
-
-def _unit_rows(X: np.ndarray) -> np.ndarray:
-    """(N, D) float64 rows scaled to unit length; zero rows are an error."""
-    X = np.asarray(X, dtype=np.float64)
-    norms = np.linalg.norm(X, axis=1, keepdims=True) if X.ndim == 2 else None
-    if norms is None or not np.all(norms > 0):
-        raise ValueError(f"expected a (N, D) array of non-zero rows, got shape {np.shape(X)}")
-    return X / norms

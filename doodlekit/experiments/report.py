@@ -1,49 +1,132 @@
-"""The results report of ``doodlekit reproduce``: results.md text, its figures, a one-line summary.
+"""The results of ``doodlekit reproduce``: the names of its numbers, and results.md, its figures and summary.
 
-Pure renderers of the ``results`` dict that :func:`doodlekit.reproduce.run` writes as
-results.json (``config``, ``variants``, ``zero_shot``, ``baselines``): each returns a string
-or a matplotlib figure and writes nothing; :mod:`doodlekit.reproduce` saves them.
+:class:`ResultKeys` names every number a run writes (:data:`KEYS`, built from
+:mod:`doodlekit.defaults`); :mod:`~doodlekit.experiments.reproduce` writes by it and the renderers
+here read by it. The renderers take the ``results`` dict that
+:func:`~doodlekit.experiments.reproduce.run` writes as results.json (``config``, ``variants``,
+``zero_shot``, ``baselines``); each returns a string or a matplotlib figure and writes nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import ScalarFormatter
 
+from doodlekit.defaults import BITS, CODE_BITS, K
+from doodlekit.model.variants import VARIANTS, VECTOR_KINDS, display_name
 from doodlekit.plotting.maps import embedding_maps
-from doodlekit.plotting.style import DPI
+from doodlekit.plotting.retrieval import BitsCurve, bits_figure
 
-#: Variant -> how it appears in tables and figures.
-VARIANT_NAMES = {"ce": "CE", "fixed_margin": "fixed margin", "adaptive_margin": "adaptive margin"}
 #: Figure files, relative to the output folder.
 MAP_VS_BITS_PNG = "figures/map_vs_bits.png"
 UMAP_PNG = "figures/umap.png"
-#: Metrics where a smaller or neutral value is not "better": never marked best in the table.
-_NOT_RANKED = frozenset({"train_seconds", "eval_seconds", "miss_random_similarity"})
+#: Ranking cut-off of the semantic precision numbers (``semantic_precision@10``).
+SEMANTIC_TOP = 10
+#: Hamming radius of the precision-within-a-radius number (``precision_r2_hash64``).
+RADIUS = 2
+#: Hasher -> its part of a hashed mAP key (ITQ's keys say ``hash``: ``map@100_hash64``).
+_CODE_KEYS = {"itq": "hash", "lsh": "lsh"}
 
 
-def metric_rows(bits: Sequence[int], k: int = 100) -> list[tuple[str, str]]:
-    """(metric key, description) of every per-run metric, in table order."""
-    return [
-        ("top1", "top-1 accuracy, class head"),
-        ("top5", "top-5 accuracy, class head"),
-        (f"map@{k}", f"mAP@{k}, float cosine"),
-        *((f"map@{k}_hash{b}", f"mAP@{k}, {b}-bit ITQ codes") for b in bits),
-        *((f"map@{k}_lsh{b}", f"mAP@{k}, {b}-bit LSH codes") for b in bits),
-        ("precision_r2_hash64", "precision within Hamming radius 2, 64-bit ITQ"),
-        ("semantic_precision@10", "semantic precision@10, float cosine"),
-        ("semantic_precision@10_hash64", "semantic precision@10, 64-bit ITQ"),
-        ("miss_semantic_similarity", "cos(query label, label of a wrong top-1), float"),
-        ("miss_semantic_similarity_hash64", "the same, 64-bit ITQ"),
-        ("miss_random_similarity", "the same for a random wrong item (baseline)"),
-        ("alignment_spearman", "Spearman of class-centroid vs label-vector cosines"),
-        ("train_seconds", "seconds in training steps"),
-        ("eval_seconds", "seconds of evaluation (UMAP excluded)"),
-    ]
+@dataclass(frozen=True)
+class Metric:
+    """One row of the results table: a per-run number's key, what it is, and whether larger is better."""
+
+    key: str
+    description: str
+    ranked: bool = True
+
+
+@dataclass(frozen=True)
+class ResultKeys:
+    """The names of ``reproduce``'s numbers: the one table that :mod:`~doodlekit.experiments.reproduce`
+    writes by and this report reads by.
+
+    Per run (runs/*.json ``metrics``; results.json ``variants``, with mean / sd / per_seed): the
+    :meth:`metrics`. Zero-shot (``zero_shot``): :attr:`top1` and :meth:`map`, with ``_sd``;
+    chance levels: :attr:`chance_map`. :data:`KEYS` are the keys a run writes now;
+    :meth:`of` gives those of a results dict (its ``config`` records ``k`` and ``bits``).
+
+    Attributes:
+        k: ranking cut-off of mAP@k; bits: code widths of the mAP curves; code_bits: the width of
+        the other hashed numbers (``_hash64``); top: cut-off of semantic precision; radius:
+        Hamming radius of the precision within a radius.
+    """
+
+    k: int = K
+    bits: tuple[int, ...] = BITS
+    code_bits: int = CODE_BITS
+    top: int = SEMANTIC_TOP
+    radius: int = RADIUS
+
+    top1: ClassVar[str] = "top1"
+    top5: ClassVar[str] = "top5"
+    miss: ClassVar[str] = "miss_semantic_similarity"
+    miss_random: ClassVar[str] = "miss_random_similarity"
+    alignment: ClassVar[str] = "alignment_spearman"
+    train_seconds: ClassVar[str] = "train_seconds"
+    eval_seconds: ClassVar[str] = "eval_seconds"
+
+    @classmethod
+    def of(cls, results: Mapping[str, Any]) -> ResultKeys:
+        """The keys of a results dict, by the ``k`` and ``bits`` its ``config`` records."""
+        return cls(k=results["config"]["k"], bits=tuple(results["config"]["bits"]))
+
+    def map(self, hasher: str | None = None, bits: int | None = None) -> str:
+        """mAP@k's key: ``map@100`` (float cosine), ``map@100_hash64`` (ITQ codes), ``map@100_lsh64`` (LSH)."""
+        return f"map@{self.k}" if hasher is None else f"map@{self.k}_{_CODE_KEYS[hasher]}{bits}"
+
+    def hashed(self, key: str) -> str:
+        """The key of the same number with :attr:`code_bits`-bit ITQ codes: ``miss_semantic_similarity_hash64``."""
+        return f"{key}_hash{self.code_bits}"
+
+    @property
+    def semantic_precision(self) -> str:
+        """``semantic_precision@10``, with float cosine."""
+        return f"semantic_precision@{self.top}"
+
+    @property
+    def precision_radius(self) -> str:
+        """``precision_r2_hash64``: precision within the Hamming radius."""
+        return self.hashed(f"precision_r{self.radius}")
+
+    @property
+    def chance_map(self) -> str:
+        """``chance_map@100``: the expected mAP@k of a random ranking."""
+        return f"chance_map@{self.k}"
+
+    @staticmethod
+    def zero_shot(key: str) -> str:
+        """The key of a zero-shot number among the per-metric tolerances: ``zero_shot_top1``."""
+        return f"zero_shot_{key}"
+
+    def metrics(self) -> tuple[Metric, ...]:
+        """Every per-run number, in table order."""
+        k, itq = self.k, f"{self.code_bits}-bit ITQ"
+        return (
+            Metric(self.top1, "top-1 accuracy, class head"),
+            Metric(self.top5, "top-5 accuracy, class head"),
+            Metric(self.map(), f"mAP@{k}, float cosine"),
+            *(Metric(self.map("itq", b), f"mAP@{k}, {b}-bit ITQ codes") for b in self.bits),
+            *(Metric(self.map("lsh", b), f"mAP@{k}, {b}-bit LSH codes") for b in self.bits),
+            Metric(self.precision_radius, f"precision within Hamming radius {self.radius}, {itq}"),
+            Metric(self.semantic_precision, f"semantic precision@{self.top}, float cosine"),
+            Metric(self.hashed(self.semantic_precision), f"semantic precision@{self.top}, {itq}"),
+            Metric(self.miss, "cos(query label, label of a wrong top-1), float"),
+            Metric(self.hashed(self.miss), f"the same, {itq}"),
+            Metric(self.miss_random, "the same for a random wrong item (baseline)", ranked=False),
+            Metric(self.alignment, "Spearman of class-centroid vs label-vector cosines"),
+            Metric(self.train_seconds, "seconds in training steps", ranked=False),
+            Metric(self.eval_seconds, "seconds of evaluation (UMAP excluded)", ranked=False),
+        )
+
+
+#: The keys of the numbers ``reproduce`` writes (the kit's :mod:`~doodlekit.defaults`).
+KEYS = ResultKeys()
 
 
 def _fmt(value: float | None, sd: float | None = None, seconds: bool = False) -> str:
@@ -62,31 +145,30 @@ def _stat(results: Mapping[str, Any], variant: str, metric: str) -> tuple[float 
 
 def _table(results: Mapping[str, Any]) -> list[str]:
     variants = list(results["variants"])
-    config = results["config"]
     lines = [
-        "| metric | " + " | ".join(VARIANT_NAMES.get(v, v) for v in variants) + " |",
+        "| metric | " + " | ".join(display_name(v) for v in variants) + " |",
         "|---|" + "---:|" * len(variants),
     ]
-    for key, description in metric_rows(config["bits"], config["k"]):
-        stats = [_stat(results, v, key) for v in variants]
+    for metric in ResultKeys.of(results).metrics():
+        stats = [_stat(results, v, metric.key) for v in variants]
         means = [m for m, _ in stats if m is not None]
-        best = max(means) if means and key not in _NOT_RANKED and len(variants) > 1 else None
+        best = max(means) if means and metric.ranked and len(variants) > 1 else None
         cells = []
         for mean, sd in stats:
-            cell = _fmt(mean, sd, seconds=key.endswith("seconds"))
+            cell = _fmt(mean, sd, seconds=metric.key.endswith("seconds"))
             cells.append(f"**{cell}**" if best is not None and mean == best else cell)
-        lines.append(f"| `{key}`: {description} | " + " | ".join(cells) + " |")
+        lines.append(f"| `{metric.key}`: {metric.description} | " + " | ".join(cells) + " |")
     return lines
 
 
 def _zero_shot_table(results: Mapping[str, Any]) -> list[str]:
     zero_shot = results["zero_shot"]
-    lines = ["| | " + " | ".join(VARIANT_NAMES.get(v, v) for v in zero_shot) + " | chance |",
+    lines = ["| | " + " | ".join(display_name(v) for v in zero_shot) + " | chance |",
              "|---|" + "---:|" * (len(zero_shot) + 1)]
     any_entry = next(iter(zero_shot.values()))
-    k = results["config"]["k"]
-    for key, chance_key, label in (("top1", "chance", "top-1 among unseen labels"),
-                                   (f"map@{k}", f"chance_map@{k}", f"mAP@{k} among unseen items")):
+    keys = ResultKeys.of(results)
+    for key, chance_key, label in ((keys.top1, "chance", "top-1 among unseen labels"),
+                                   (keys.map(), keys.chance_map, f"mAP@{keys.k} among unseen items")):
         cells = [_fmt(entry[key], entry.get(f"{key}_sd")) for entry in zero_shot.values()]
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {_fmt(any_entry[chance_key])} |")
     return lines
@@ -96,13 +178,13 @@ def _compare(results: Mapping[str, Any], metric: str, a: str, b: str) -> str:
     """``adaptive margin 0.912 ± 0.010 vs CE 0.920 ± 0.004 (-0.008, within seed spread)``."""
     (ma, sa), (mb, sb) = _stat(results, a, metric), _stat(results, b, metric)
     if ma is None or mb is None:
-        return f"{VARIANT_NAMES[a]} {_fmt(ma)} vs {VARIANT_NAMES[b]} {_fmt(mb)}"
+        return f"{display_name(a)} {_fmt(ma)} vs {display_name(b)} {_fmt(mb)}"
     diff = ma - mb
     if sa is None or sb is None:
         verdict = "one seed: no spread to judge by"
     else:
         verdict = "beyond the seed spread" if abs(diff) > sa + sb else "within the seed spread"
-    return f"{VARIANT_NAMES[a]} {_fmt(ma, sa)} vs {VARIANT_NAMES[b]} {_fmt(mb, sb)} ({diff:+.3f}, {verdict})"
+    return f"{display_name(a)} {_fmt(ma, sa)} vs {display_name(b)} {_fmt(mb, sb)} ({diff:+.3f}, {verdict})"
 
 
 def findings(results: Mapping[str, Any]) -> list[str]:
@@ -111,81 +193,71 @@ def findings(results: Mapping[str, Any]) -> list[str]:
     A difference is called "beyond the seed spread" when it exceeds the sum of the two
     standard deviations over seeds (a rough rule; with one seed no call is made).
     """
-    k = results["config"]["k"]
-    metrics = (("top1", "top-1"), (f"map@{k}", f"mAP@{k} (float)"), (f"map@{k}_hash64", f"mAP@{k} (64-bit ITQ)"),
-               ("semantic_precision@10", "semantic precision@10"),
-               ("miss_semantic_similarity", "label cosine of wrong top-1 results"),
-               ("alignment_spearman", "alignment with the word vectors"))
+    keys = ResultKeys.of(results)
+    k, bits = keys.k, keys.code_bits
+    metrics = ((keys.top1, "top-1"), (keys.map(), f"mAP@{k} (float)"),
+               (keys.map("itq", bits), f"mAP@{k} ({bits}-bit ITQ)"),
+               (keys.semantic_precision, f"semantic precision@{keys.top}"),
+               (keys.miss, "label cosine of wrong top-1 results"),
+               (keys.alignment, "alignment with the word vectors"))
     out = []
     for metric, label in metrics:
         out.append(f"{label}: {_compare(results, metric, 'adaptive_margin', 'ce')}; "
                    f"{_compare(results, metric, 'adaptive_margin', 'fixed_margin')}.")
-    random_miss, _ = _stat(results, "adaptive_margin", "miss_random_similarity")
+    random_miss, _ = _stat(results, "adaptive_margin", keys.miss_random)
     out.append(f"a random wrong item would have label cosine {_fmt(random_miss)}: misses above it are "
                "semantically closer than chance.")
     zs = results["zero_shot"]
     out.append(
         f"zero-shot on {', '.join(results['config']['heldout'])}: top-1 "
-        + ", ".join(f"{VARIANT_NAMES[v]} {_fmt(e['top1'])}" for v, e in zs.items())
+        + ", ".join(f"{display_name(v)} {_fmt(e[keys.top1])}" for v, e in zs.items())
         + f" (chance {_fmt(next(iter(zs.values()))['chance'])}); mAP@{k} "
-        + ", ".join(f"{VARIANT_NAMES[v]} {_fmt(e[f'map@{k}'])}" for v, e in zs.items())
-        + f" (chance {_fmt(next(iter(zs.values()))[f'chance_map@{k}'])})."
+        + ", ".join(f"{display_name(v)} {_fmt(e[keys.map()])}" for v, e in zs.items())
+        + f" (chance {_fmt(next(iter(zs.values()))[keys.chance_map])})."
     )
     return out
 
 
 def summary_line(results: Mapping[str, Any]) -> str:
     """One honest line: adaptive margin vs CE on accuracy, mAP, misses and zero-shot."""
-    k = results["config"]["k"]
+    keys = ResultKeys.of(results)
     n_seeds = len(results["config"]["seeds"])
 
     def pair(metric: str) -> str:
         (ma, sa), (mb, sb) = _stat(results, "adaptive_margin", metric), _stat(results, "ce", metric)
         return f"{_fmt(ma, sa)} vs CE {_fmt(mb, sb)}"
 
-    miss, _ = _stat(results, "adaptive_margin", "miss_semantic_similarity")
-    random_miss, _ = _stat(results, "adaptive_margin", "miss_random_similarity")
+    miss, _ = _stat(results, "adaptive_margin", keys.miss)
+    random_miss, _ = _stat(results, "adaptive_margin", keys.miss_random)
     zs = results["zero_shot"]
     return (
-        f"adaptive margin ({n_seeds} seed{'s' * (n_seeds > 1)}): top-1 {pair('top1')}; "
-        f"mAP@{k} {pair(f'map@{k}')}, 64-bit ITQ {pair(f'map@{k}_hash64')}; "
+        f"adaptive margin ({n_seeds} seed{'s' * (n_seeds > 1)}): top-1 {pair(keys.top1)}; "
+        f"mAP@{keys.k} {pair(keys.map())}, {keys.code_bits}-bit ITQ {pair(keys.map('itq', keys.code_bits))}; "
         f"misses land on labels with cos {_fmt(miss)} vs {_fmt(random_miss)} random; "
-        f"zero-shot top-1 {_fmt(zs['adaptive_margin']['top1'])} vs chance {_fmt(zs['adaptive_margin']['chance'])}"
-        f" (CE + ridge map {_fmt(zs['ce']['top1'])})"
+        f"zero-shot top-1 {_fmt(zs['adaptive_margin'][keys.top1])} vs chance {_fmt(zs['adaptive_margin']['chance'])}"
+        f" (CE + ridge map {_fmt(zs['ce'][keys.top1])})"
     )
 
 
-def map_vs_bits_figure(results: Mapping[str, Any], size: float = 4.2) -> Figure:
-    """mAP@k against code length per variant: ITQ (solid) and LSH (dotted) codes, float cosine (dashed).
+def map_vs_bits_figure(results: Mapping[str, Any]) -> Figure:
+    """mAP@k against code length per variant (:func:`doodlekit.plotting.bits_figure`): ITQ (solid) and
+    LSH (dotted) codes, float cosine (dashed); points are means over seeds, error bars their sd."""
+    keys = ResultKeys.of(results)
 
-    Points are means over seeds with the standard deviation as error bars.
-    """
-    bits = list(results["config"]["bits"])
-    k = results["config"]["k"]
-    fig = Figure(figsize=(size + 1.6, size * 0.75), dpi=DPI)
-    ax = fig.add_subplot()
-    for i, variant in enumerate(results["variants"]):
-        colour = f"C{i}"
-        name = VARIANT_NAMES.get(variant, variant)
-        for key, style, hasher in ((f"map@{k}_hash", "-", "ITQ"), (f"map@{k}_lsh", ":", "LSH")):
-            stats = [_stat(results, variant, f"{key}{b}") for b in bits]
-            ax.errorbar(bits, [m for m, _ in stats], yerr=[sd or 0.0 for _, sd in stats], color=colour, ls=style,
-                        marker="o", ms=3, capsize=2, label=f"{name}, {hasher}")
-        ax.axhline(_stat(results, variant, f"map@{k}")[0], color=colour, ls="--", lw=1, label=f"{name}, float")
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(bits)
-    ax.get_xaxis().set_major_formatter(ScalarFormatter())
-    ax.set_xlabel("code length (bits)", fontsize=9)
-    ax.set_ylabel(f"mAP@{k}", fontsize=9)
-    ax.tick_params(labelsize=8)
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    fig.tight_layout(pad=0.3)
-    return fig
+    def curve(variant: str, hasher: str) -> BitsCurve:
+        stats = {b: _stat(results, variant, keys.map(hasher, b)) for b in keys.bits}
+        spread = {b: sd for b, (_, sd) in stats.items()}
+        return BitsCurve(variant, hasher.upper(), {b: mean for b, (mean, _) in stats.items()},
+                         spread if any(sd is not None for sd in spread.values()) else None)
+
+    curves = [curve(variant, hasher) for variant in results["variants"] for hasher in _CODE_KEYS]
+    floats = {variant: _stat(results, variant, keys.map())[0] for variant in results["variants"]}
+    return bits_figure(curves, floats, ylabel=f"mAP@{keys.k}")
 
 
 def umap_figure(maps: Mapping[str, tuple[np.ndarray, np.ndarray]], names: Sequence[str]) -> Figure:
-    """UMAP panels, one per variant (:func:`doodlekit.plotting.embedding_maps`); keys are variants."""
-    return embedding_maps({VARIANT_NAMES.get(v, v): m for v, m in maps.items()}, names, size=5.5, point_size=5.0)
+    """UMAP panels, one per variant (:func:`doodlekit.plotting.embedding_maps` with its defaults)."""
+    return embedding_maps({display_name(v): m for v, m in maps.items()}, names)
 
 
 def _machine(config: Mapping[str, Any]) -> str:
@@ -215,7 +287,7 @@ def _reference_section(results: Mapping[str, Any]) -> list[str]:
         "|---|---|---|---|---|---|",
     ]
     for row in check["rows"]:
-        lines.append(f"| {VARIANT_NAMES.get(row['variant'], row['variant'])} | {row['metric']} | {_fmt(row['value'])} | "
+        lines.append(f"| {display_name(row['variant'])} | {row['metric']} | {_fmt(row['value'])} | "
                      f"{_fmt(row['reference'])} | ±{row['tolerance']:.2f} | {'yes' if row['within'] else '**no**'} |")
     return lines
 
@@ -223,7 +295,7 @@ def _reference_section(results: Mapping[str, Any]) -> list[str]:
 def markdown(results: Mapping[str, Any]) -> str:
     """results.md: configuration, protocol, the tables (mean ± sd over seeds), findings and figures."""
     config = results["config"]
-    k = config["k"]
+    keys = ResultKeys.of(results)
     versions = ", ".join(f"{name} {version}" for name, version in config["versions"].items())
     recipe = ", ".join(f"{name}={value}" for name, value in config["recipe"].items())
     seen = [c for c in config["categories"] if c not in config["heldout"]]
@@ -241,6 +313,8 @@ def markdown(results: Mapping[str, Any]) -> str:
         f"epochs {config['epochs']}, seeds {', '.join(map(str, config['seeds']))}; "
         f"label vectors `{config['vectors']}`",
         f"- training settings, the same for every run (only the loss and the seed differ): {recipe}",
+        *(f"- {display_name(v)}: {VARIANTS[v].loss}; retrieves with {VECTOR_KINDS[VARIANTS[v].retrieves_with]}"
+          for v in results["variants"] if v in VARIANTS),
         f"- {versions}",
         f"- machine: {_machine(config)}",
         f"- wall time {results['elapsed_seconds']:.0f} s; the {n_runs} runs took {results['runs_seconds']:.0f} s "
@@ -254,8 +328,8 @@ def markdown(results: Mapping[str, Any]) -> str:
         "",
         *_table(results),
         "",
-        f"Chance levels: top-1 {_fmt(results['baselines']['top1'])}, "
-        f"mAP@{k} of a random ranking {_fmt(results['baselines'][f'map@{k}'])}.",
+        f"Chance levels: top-1 {_fmt(results['baselines'][keys.top1])}, "
+        f"mAP@{keys.k} of a random ranking {_fmt(results['baselines'][keys.map()])}.",
         "",
         "## Zero-shot (categories never trained on)",
         "",
@@ -271,7 +345,7 @@ def markdown(results: Mapping[str, Any]) -> str:
         "",
         "## Figures",
         "",
-        f"![mAP@{k} against code length]({MAP_VS_BITS_PNG})",
+        f"![mAP@{keys.k} against code length]({MAP_VS_BITS_PNG})",
         "",
         f"![UMAP of each variant's retrieval vectors, seed {config['seeds'][0]}]({UMAP_PNG})",
         "",

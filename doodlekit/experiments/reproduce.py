@@ -1,10 +1,10 @@
 """``doodlekit reproduce``: CE, fixed margin and adaptive margin at equal budget, over seeds, in one table.
 
-:func:`run` trains every variant of :data:`~doodlekit.losses.VARIANTS` for every seed with
-:func:`~doodlekit.training.train_variant` (same drawings, epochs, batch and schedule; only the
+:func:`run` trains every variant of :data:`~doodlekit.model.VARIANTS` for every seed with
+:func:`~doodlekit.model.training.train_variant` (same drawings, epochs, batch and schedule; only the
 loss differs; the seed changes the initial weights and the batch order, never the split),
-measures each model with :mod:`doodlekit.metrics` and :mod:`doodlekit.zeroshot`, and writes
-the report of :mod:`doodlekit.report`. The protocol (:data:`PROTOCOL`) is written into
+measures each model with :mod:`doodlekit.retrieval.metrics` and :mod:`doodlekit.retrieval.zeroshot`, and writes
+the report of :mod:`doodlekit.experiments.report`. The protocol (:data:`PROTOCOL`) is written into
 results.md too.
 
 Output folder ``out``::
@@ -42,13 +42,16 @@ from tqdm.auto import tqdm
 from doodlekit import __version__
 from doodlekit.data.categories import DEFAULT_CATEGORIES, validate_categories
 from doodlekit.data.datasets import QuickDrawBitmaps
-from doodlekit.data.files import write_atomic, write_json_atomic
+from doodlekit.data.files import read_npz, write_atomic, write_json_atomic, write_npz
+from doodlekit.data.settings import Settings, get_settings
+from doodlekit.defaults import BITS, CODE_BITS, K
 from doodlekit.errors import OutputExistsError, RunConfigError
 from doodlekit.experiments import report
 from doodlekit.experiments.projection import MAX_POINTS, balanced_sample, umap_2d
+from doodlekit.experiments.report import KEYS
 from doodlekit.model.inference import embed, evaluate
-from doodlekit.model.losses import VARIANTS
 from doodlekit.model.training import Trained, train_variant
+from doodlekit.model.variants import VARIANTS, VECTOR_KINDS
 from doodlekit.reference import REFERENCE_DIR
 from doodlekit.retrieval.evaluation import retrieval_report
 from doodlekit.retrieval.zeroshot import choose_heldout, expected_random_map, fit_semantic_map, zero_shot_accuracy
@@ -63,15 +66,10 @@ DEFAULT_HELDOUT: tuple[str, ...] = ("lion", "train", "tree")
 DEFAULT_PER_CLASS, DEFAULT_EPOCHS, DEFAULT_SEEDS = 2000, 3, (0, 1, 2)
 #: ``--quick``: one seed and a smaller budget (the whole run in about 1 minute).
 QUICK_PER_CLASS, QUICK_EPOCHS, QUICK_SEEDS, QUICK_MAP_POINTS = 800, 2, (0,), 1500
-#: Ranking cut-off and code lengths of the retrieval numbers.
-K = 100
-BITS = (16, 32, 64, 128)
 #: Seed of the train/val/test split (fixed, so every run is tested on the same drawings).
 SPLIT_SEED = 0
 #: Progress-bar phases of one run.
 PHASES = ("train", "classify", "retrieve", "zero-shot", "map")
-#: Which vectors each variant retrieves with (:func:`~doodlekit.training.embed`'s ``which``).
-RETRIEVAL_VECTORS = {"ce": "features", "fixed_margin": "embedding", "adaptive_margin": "embedding"}
 #: How CE, whose features are not in the word-vector space, gets zero-shot predictions.
 CE_ZERO_SHOT = ("ridge map (alpha 1) from its penultimate features to the label vectors, fitted on the seen "
                 "categories' training split (zeroshot.fit_semantic_map); its zero-shot mAP ranks by cosine of the "
@@ -86,8 +84,8 @@ REFERENCE_RESULTS = {"quick": "reproduce-quick.json", "default": "reproduce-defa
 #: whose means are over 3 seeds, varies less. Zero-shot numbers rest on 3 held-out categories and
 #: move most (sd up to 0.04).
 REFERENCE_TOLERANCES = {
-    "top1": 0.03, "top5": 0.02, f"map@{K}": 0.02, f"map@{K}_hash64": 0.04, "semantic_precision@10": 0.02,
-    "miss_semantic_similarity": 0.06, "alignment_spearman": 0.04, "zero_shot_top1": 0.17, f"zero_shot_map@{K}": 0.17,
+    KEYS.top1: 0.03, KEYS.top5: 0.02, KEYS.map(): 0.02, KEYS.map("itq", CODE_BITS): 0.04, KEYS.semantic_precision: 0.02,
+    KEYS.miss: 0.06, KEYS.alignment: 0.04, KEYS.zero_shot(KEYS.top1): 0.17, KEYS.zero_shot(KEYS.map()): 0.17,
 }
 PROTOCOL = (
     "Every variant trains with `train_variant` on the seen categories' training split (80%), with the same "
@@ -95,12 +93,15 @@ PROTOCOL = (
     f"order; the split is fixed (split seed {SPLIT_SEED}).",
     "Classification: top-1 / top-5 of the class head on the seen categories' test split (10%).",
     "Retrieval: database = training-split vectors of the seen categories, queries = their test-split doodles. "
-    "CE retrieves with its penultimate features, the margin variants with their semantic embedding. "
+    + "; ".join(f"{v.display_name} retrieves with {VECTOR_KINDS[v.retrieves_with]}" for v in VARIANTS.values())
+    + ". "
     f"Float ranking by cosine; binary ranking by Hamming distance of ITQ and random-hyperplane LSH codes "
     f"({'/'.join(map(str, BITS))} bits) fitted on the database.",
     f"mAP@{K}: AP@{K} normalised by min({K}, R), R = relevant (same-class) items in the database, averaged over "
-    "queries. Precision within Hamming radius 2: fraction of same-class items in the ball (0 for an empty ball).",
-    "Semantic precision@10: mean cosine between the query's label vector and the label vectors of its top 10. "
+    f"queries. Precision within Hamming radius {KEYS.radius}: fraction of same-class items in the ball (0 for an "
+    "empty ball).",
+    f"Semantic precision@{KEYS.top}: mean cosine between the query's label vector and the label vectors of its "
+    f"top {KEYS.top}. "
     "Miss similarity: over queries whose top-1 result has another label, the mean cosine of the two labels; "
     "the random baseline is the expected cosine to a random database item of another label.",
     "Alignment: Spearman correlation between the cosines of class centroids (database vectors) and of the label "
@@ -168,10 +169,22 @@ def make_config(
             fewer than 3 seen, repeated or negative seeds, a budget too small.
         LabelVectorError: a category without a label vector in ``vectors``.
     """
+    return _configure(categories, heldout, per_class=per_class, epochs=epochs, seeds=seeds, vectors=vectors,
+                      quick=quick, map_points=map_points)[0]
+
+
+def _configure(
+    categories: Sequence[str] | str, heldout: Sequence[str] | str | None, *, per_class: int | None,
+    epochs: int | None, seeds: Sequence[int] | None, vectors: str, quick: bool, map_points: int | None,
+) -> tuple[ReproduceConfig, LabelVectors]:
+    """:func:`make_config`, and the label vectors of all its categories (built once, here)."""
     names = validate_categories(categories)
-    if heldout is None:
-        held = list(DEFAULT_HELDOUT) if tuple(names) == DEFAULT_CATEGORIES else choose_heldout(
-            label_vectors(vectors, names), min(3, len(names) - 3))
+    labels = None
+    if heldout is None and tuple(names) == DEFAULT_CATEGORIES:
+        held = list(DEFAULT_HELDOUT)
+    elif heldout is None:
+        labels = label_vectors(vectors, names)
+        held = choose_heldout(labels, min(3, len(names) - 3))
     else:
         held = validate_categories(heldout)
     stray = [name for name in held if name not in names]
@@ -197,9 +210,11 @@ def make_config(
             f"need per_class >= 10 (so that every split holds drawings), epochs >= 1 and 3 <= map_points <= "
             f"{MAX_POINTS}; got per_class={per_class}, epochs={epochs}, map_points={map_points}."
         )
-    label_vectors(vectors, names)  # every name needs a vector: fail before any training
-    return ReproduceConfig(tuple(names), tuple(held), int(per_class), int(epochs),
-                           tuple(int(s) for s in seeds), vectors, int(map_points))
+    if labels is None:
+        labels = label_vectors(vectors, names)  # every name needs a vector: fail before any training
+    config = ReproduceConfig(tuple(names), tuple(held), int(per_class), int(epochs),
+                             tuple(int(s) for s in seeds), vectors, int(map_points))
+    return config, labels
 
 
 def _write_figure(path: Path, fig: Any) -> None:
@@ -248,20 +263,20 @@ def _retrieval_numbers(
 ) -> dict[str, float | None]:
     """The retrieval metrics of one run (see :data:`PROTOCOL`), all from ``retrieval_report``."""
     data = (db, db_labels, queries, query_labels)
-    itq = retrieval_report(*data, labels, bits=BITS, hasher="itq", k=K, seed=seed)
+    itq = retrieval_report(*data, labels, bits=BITS, hasher="itq", k=K, radius=KEYS.radius, seed=seed)
     lsh = retrieval_report(*data, None, bits=BITS, hasher="lsh", k=K, seed=seed)
-    top10 = retrieval_report(*data, labels, bits=(64,), hasher="itq", k=10, seed=seed)
+    top = retrieval_report(*data, labels, bits=(CODE_BITS,), hasher="itq", k=KEYS.top, seed=seed)
     numbers = {
-        f"map@{K}": itq.cosine.map,
-        **{f"map@{K}_hash{b}": itq.hashed[b].map for b in BITS},
-        **{f"map@{K}_lsh{b}": lsh.hashed[b].map for b in BITS},
-        "precision_r2_hash64": itq.hashed[64].precision_radius,
-        "semantic_precision@10": top10.cosine.semantic_precision,
-        "semantic_precision@10_hash64": top10.hashed[64].semantic_precision,
-        "miss_semantic_similarity": itq.cosine.miss_similarity,
-        "miss_semantic_similarity_hash64": itq.hashed[64].miss_similarity,
-        "miss_random_similarity": itq.cosine.random_miss_similarity,
-        "alignment_spearman": itq.alignment,
+        KEYS.map(): itq.cosine.map,
+        **{KEYS.map("itq", b): itq.hashed[b].map for b in BITS},
+        **{KEYS.map("lsh", b): lsh.hashed[b].map for b in BITS},
+        KEYS.precision_radius: itq.hashed[CODE_BITS].precision_radius,
+        KEYS.semantic_precision: top.cosine.semantic_precision,
+        KEYS.hashed(KEYS.semantic_precision): top.hashed[CODE_BITS].semantic_precision,
+        KEYS.miss: itq.cosine.miss_similarity,
+        KEYS.hashed(KEYS.miss): itq.hashed[CODE_BITS].miss_similarity,
+        KEYS.miss_random: itq.cosine.random_miss_similarity,
+        KEYS.alignment: itq.alignment,
     }
     return {key: _finite(value) for key, value in numbers.items()}
 
@@ -278,15 +293,15 @@ def _zero_shot_numbers(
         ridge = fit_semantic_map(db_vectors, db_labels, trained.label_vectors)
         semantic = ridge.predict(vectors)
     numbers = {
-        "top1": zero_shot_accuracy(semantic, heldout.targets, heldout_labels),
-        f"map@{K}": retrieval_report(vectors, heldout.targets, bits=(), k=K).cosine.map,
+        KEYS.top1: zero_shot_accuracy(semantic, heldout.targets, heldout_labels),
+        KEYS.map(): retrieval_report(vectors, heldout.targets, bits=(), k=K).cosine.map,
     }
     return numbers, vectors
 
 
 def _one_run(
     config: ReproduceConfig, variant: str, seed: int, seen_labels: LabelVectors, heldout: QuickDrawBitmaps,
-    heldout_labels: LabelVectors, with_map: bool, step: Callable[[str], None],
+    heldout_labels: LabelVectors, with_map: bool, step: Callable[[str], None], settings: Settings,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray] | None]:
     """Train and measure one (variant, seed): its record for runs/*.json, and its UMAP arrays or None.
 
@@ -295,19 +310,20 @@ def _one_run(
     run_started = time.perf_counter()
     step("train")
     trained = train_variant(variant, config.seen, per_class=config.per_class, epochs=config.epochs, seed=seed,
-                            vectors=seen_labels, progress=False, split_seed=SPLIT_SEED, validate=False)
+                            vectors=seen_labels, progress=False, split_seed=SPLIT_SEED, validate=False,
+                            settings=settings)
     started = time.perf_counter()
     step("classify")
     train_ds, test_ds = trained.dataset("train"), trained.dataset("test")
     classify = evaluate(trained.model, test_ds)
     step("retrieve")
-    which = RETRIEVAL_VECTORS[variant]
+    which = VARIANTS[variant].retrieves_with
     db, queries = embed(trained.model, train_ds.images, which), embed(trained.model, test_ds.images, which)
-    numbers = {"top1": classify["top1"], "top5": classify.get("top5"),
+    numbers = {KEYS.top1: classify["top1"], KEYS.top5: classify.get("top5"),
                **_retrieval_numbers(db, train_ds.targets, queries, test_ds.targets, trained.label_vectors, seed)}
     step("zero-shot")
     zero_shot, heldout_vectors = _zero_shot_numbers(trained, which, db, train_ds.targets, heldout, heldout_labels)
-    numbers.update(train_seconds=trained.train_seconds, eval_seconds=time.perf_counter() - started)
+    numbers.update({KEYS.train_seconds: trained.train_seconds, KEYS.eval_seconds: time.perf_counter() - started})
     step("map")
     arrays = None
     if with_map:
@@ -318,9 +334,9 @@ def _one_run(
     record = {
         "config": config.to_dict(), "variant": variant, "seed": seed, "train_config": trained.config.to_dict(),
         "run_seconds": time.perf_counter() - run_started, "metrics": numbers, "zero_shot": zero_shot,
-        "chance": {f"map@{K}": expected_random_map(test_ds.targets, train_ds.targets, K),
-                   f"zero_shot_map@{K}": expected_random_map(heldout.targets, heldout.targets, K,
-                                                             queries_in_db=True)},
+        "chance": {KEYS.map(): expected_random_map(test_ds.targets, train_ds.targets, K),
+                   KEYS.zero_shot(KEYS.map()): expected_random_map(heldout.targets, heldout.targets, K,
+                                                                   queries_in_db=True)},
     }
     return record, arrays
 
@@ -337,8 +353,8 @@ def _means(results: dict[str, Any]) -> dict[tuple[str, str], float | None]:
     means = {}
     for variant in VARIANTS:
         for metric in REFERENCE_TOLERANCES:
-            if metric.startswith("zero_shot_"):
-                means[variant, metric] = results["zero_shot"][variant][metric.removeprefix("zero_shot_")]
+            if metric.startswith(KEYS.zero_shot("")):
+                means[variant, metric] = results["zero_shot"][variant][metric.removeprefix(KEYS.zero_shot(""))]
             else:
                 means[variant, metric] = results["variants"][variant][metric]["mean"]
     return means
@@ -406,15 +422,15 @@ def _aggregate(
     by_variant = {v: [records[v, s] for s in config.seeds] for v in VARIANTS}
     variants = {v: {key: _stats([r["metrics"][key] for r in runs]) for key in runs[0]["metrics"]}
                 for v, runs in by_variant.items()}
-    first = by_variant[VARIANTS[0]][0]
+    first = next(iter(records.values()))
     zero_shot = {}
     for v, runs in by_variant.items():
-        top1, mean_ap = (_stats([r["zero_shot"][key] for r in runs]) for key in ("top1", f"map@{K}"))
-        zero_shot[v] = {"top1": top1["mean"], "top1_sd": top1["sd"], f"map@{K}": mean_ap["mean"],
-                        f"map@{K}_sd": mean_ap["sd"], "chance": 1 / len(config.heldout),
-                        f"chance_map@{K}": first["chance"][f"zero_shot_map@{K}"],
-                        "per_seed": {"top1": top1["per_seed"], f"map@{K}": mean_ap["per_seed"]},
-                        "method": CE_ZERO_SHOT if RETRIEVAL_VECTORS[v] == "features"
+        top1, mean_ap = (_stats([r["zero_shot"][key] for r in runs]) for key in (KEYS.top1, KEYS.map()))
+        zero_shot[v] = {KEYS.top1: top1["mean"], f"{KEYS.top1}_sd": top1["sd"], KEYS.map(): mean_ap["mean"],
+                        f"{KEYS.map()}_sd": mean_ap["sd"], "chance": 1 / len(config.heldout),
+                        KEYS.chance_map: first["chance"][KEYS.zero_shot(KEYS.map())],
+                        "per_seed": {KEYS.top1: top1["per_seed"], KEYS.map(): mean_ap["per_seed"]},
+                        "method": CE_ZERO_SHOT if VARIANTS[v].retrieves_with == "features"
                         else "nearest label vector (cosine) of the semantic embedding among the held-out labels"}
     results = {
         "config": {**config.to_dict(), "recipe": _recipe(records), "versions": _versions(),
@@ -423,7 +439,7 @@ def _aggregate(
                                "torch_cpu_capability": torch.backends.cpu.get_cpu_capability()}},
         "variants": variants,
         "zero_shot": zero_shot,
-        "baselines": {"top1": 1 / len(config.seen), f"map@{K}": first["chance"][f"map@{K}"]},
+        "baselines": {KEYS.top1: 1 / len(config.seen), KEYS.map(): first["chance"][KEYS.map()]},
         "elapsed_seconds": elapsed,
         "runs_seconds": sum(record["run_seconds"] for record in records.values()),
         "reused_runs": reused,
@@ -446,11 +462,15 @@ def run(
     map_points: int | None = None,
     force: bool = False,
     progress: bool = True,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
     """Train and measure every variant for every seed; write the report into ``out``.
 
     Arguments as in :func:`make_config`; ``force`` retrains and overwrites whatever ``out``
-    holds; ``progress`` shows one bar over runs x :data:`PHASES`.
+    holds; ``progress`` shows one bar over runs x :data:`PHASES`; ``settings`` says where the
+    drawings are read from (``None``: :func:`~doodlekit.data.settings.get_settings` from the
+    environment, resolved once). Where the data comes from is not part of the configuration:
+    a run resumes from another mirror or cache of the same files.
 
     Returns:
         The results dict written to ``out/results.json`` (its ``summary`` is one line).
@@ -460,14 +480,13 @@ def run(
         RunConfigError, UnknownCategoryError, LabelVectorError: see :func:`make_config`.
     """
     started = time.perf_counter()
-    config = make_config(categories, heldout, per_class=per_class, epochs=epochs, seeds=seeds, vectors=vectors,
-                         quick=quick, map_points=map_points)
+    config, labels = _configure(categories, heldout, per_class=per_class, epochs=epochs, seeds=seeds,
+                                vectors=vectors, quick=quick, map_points=map_points)
     out = Path(out)
     _prepare_out(out, config, force)
-    heldout_ds = QuickDrawBitmaps(categories=list(config.heldout), per_class=config.per_class, split="test",
-                                  seed=SPLIT_SEED)
-    seen_labels = label_vectors(config.vectors, config.seen)
-    heldout_labels = label_vectors(config.vectors, config.heldout)
+    settings = settings or get_settings()
+    heldout_ds = QuickDrawBitmaps(list(config.heldout), config.per_class, "test", seed=SPLIT_SEED, settings=settings)
+    seen_labels, heldout_labels = labels.subset(config.seen), labels.subset(config.heldout)
     records: dict[tuple[str, int], dict[str, Any]] = {}
     maps: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     reused = 0
@@ -488,17 +507,16 @@ def run(
                         bar.update(phase != PHASES[0])  # the previous phase is done
 
                     record, arrays = _one_run(config, variant, seed, seen_labels, heldout_ds, heldout_labels,
-                                              first_seed, step)
+                                              first_seed, step, settings)
                     if arrays is not None:
-                        buffer = io.BytesIO()
-                        np.savez(buffer, **arrays)
-                        write_atomic(map_path, buffer.getvalue())
+                        write_npz(map_path, arrays)
                     write_json_atomic(json_path, record)
                     bar.update()
                 records[variant, seed] = record
                 if first_seed:
-                    with np.load(map_path, allow_pickle=False) as saved:
-                        maps[variant] = (saved["coords"], saved["labels"])
+                    saved = read_npz(map_path, ("coords", "labels"), what="UMAP map of a reproduce run",
+                                     remedy="delete it and run the same reproduce command again to recompute it")
+                    maps[variant] = (saved["coords"], saved["labels"])
     finally:
         bar.close()
     results = _aggregate(config, records, time.perf_counter() - started, reused)

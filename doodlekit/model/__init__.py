@@ -1,6 +1,7 @@
 """The two-headed network, its losses and variants, training, inference and checkpoints.
 
 - :mod:`doodlekit.model.network`
+- :mod:`doodlekit.model.variants`
 - :mod:`doodlekit.model.losses`
 - :mod:`doodlekit.model.config`
 - :mod:`doodlekit.model.inference`
@@ -16,7 +17,11 @@ from doodlekit._exports import lazy
 __getattr__, __dir__, __all__ = lazy(__name__, {
     'BACKBONES': 'network',
     'DoodleNet': 'network',
-    'VARIANTS': 'losses',
+    'VECTOR_KINDS': 'variants',
+    'Variant': 'variants',
+    'VARIANTS': 'variants',
+    'display_name': 'variants',
+    'check_variant': 'variants',
     'DVSQ_MARGIN': 'losses',
     'cross_entropy_loss': 'losses',
     'cosine_hinge_loss': 'losses',

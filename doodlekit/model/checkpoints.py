@@ -1,4 +1,5 @@
-"""TODO docstring"""
+"""Checkpoints of :class:`~doodlekit.model.network.DoodleNet`: written atomically, read with
+``torch.load(weights_only=True)``, checked against the categories and label vectors asked for."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ import torch
 
 from doodlekit.data.categories import validate_categories
 from doodlekit.data.files import atomic_file
-from doodlekit.errors import CheckpointMismatchError, CorruptFileError, DataNotFoundError
+from doodlekit.errors import CheckpointMismatchError, CorruptFileError, DataNotFoundError, LabelVectorError
 from doodlekit.model.config import TrainConfig
 from doodlekit.model.network import DoodleNet
 from doodlekit.semantics.labels import LabelVectors
+from doodlekit.semantics.labels import label_vectors as build_label_vectors  # not save_checkpoint's argument
 
 #: ``format`` entry of every checkpoint written by :func:`save_checkpoint`.
 CHECKPOINT_FORMAT = "doodlekit-checkpoint-1"
@@ -122,20 +124,28 @@ def _check_categories(stored: list[str], wanted: Sequence[str] | str, path: Path
     )
 
 
-def _check_vectors(stored: LabelVectors, wanted: LabelVectors | str, path: Path) -> None:
+def _check_vectors(stored: LabelVectors, wanted: LabelVectors | str | os.PathLike[str], path: Path) -> None:
+    """Raise unless ``wanted`` (label vectors, or a spec built for the checkpoint's categories) has the
+    stored vectors' fingerprint: the same numbers, however the spec is written."""
     if isinstance(wanted, LabelVectors):
         if wanted.fingerprint == stored.fingerprint:
             return
         asked = f"label vectors from {wanted.source!r} (fingerprint {wanted.fingerprint[:12]})"
     else:
-        if os.fspath(wanted) == stored.source:
-            return
-        asked = f"vector source {os.fspath(wanted)!r}"
+        spec = os.fspath(wanted)
+        try:
+            built = build_label_vectors(spec, stored.categories)
+        except LabelVectorError:
+            asked = f"vectors of {spec!r}, which cannot build label vectors for all {len(stored)} of its categories"
+        else:
+            if built.fingerprint == stored.fingerprint:
+                return
+            asked = f"label vectors that {spec!r} gives for its categories (fingerprint {built.fingerprint[:12]})"
     raise CheckpointMismatchError(
         f"checkpoint {path} was trained with label vectors from {stored.source!r} "
         f"(fingerprint {stored.fingerprint[:12]}), not the {asked}. Its embeddings live in that space: "
-        "use the checkpoint's own vectors (meta['label_vectors']), or train a model for these vectors "
-        "with train_variant(..., vectors=...)."
+        "use the checkpoint's own vectors (meta['label_vectors']), load it with the source it was trained "
+        "with, or train a model for these vectors with train_variant(..., vectors=...)."
     )
 
 
@@ -143,15 +153,16 @@ def load_checkpoint(
     path: str | os.PathLike[str],
     *,
     categories: Sequence[str] | str | None = None,
-    label_vectors_or_source: LabelVectors | str | None = None,
+    label_vectors_or_source: LabelVectors | str | os.PathLike[str] | None = None,
     device: str = "cpu",
 ) -> tuple[DoodleNet, dict[str, Any]]:
     """Load a checkpoint written by :func:`save_checkpoint` (``torch.load(weights_only=True)``).
 
     Args:
         categories: when given, the checkpoint must be for exactly these names, in this order.
-        label_vectors_or_source: when given, the checkpoint's label vectors must be these
-            (same fingerprint) or come from this spec (same source string).
+        label_vectors_or_source: when given, the checkpoint's label vectors must be these, or
+            what this spec gives for the checkpoint's categories: the same fingerprint either
+            way (a spec is loaded and its label vectors built to compare).
         device: where to put the model.
 
     Returns:
@@ -163,6 +174,7 @@ def load_checkpoint(
         DataNotFoundError: no file at ``path``.
         CorruptFileError: not a readable doodlekit checkpoint.
         CheckpointMismatchError: other categories, other vectors, or weights that do not fit the model.
+        VectorSourceError: a spec in ``label_vectors_or_source`` that cannot be loaded.
     """
     path = Path(path)
     payload = _read_checkpoint(path)

@@ -1,11 +1,12 @@
-"""TODO docstring"""
+"""The hyper-parameters of one training run (:class:`TrainConfig`), plain types so checkpoints can hold them."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from doodlekit.model.losses import DVSQ_MARGIN, VARIANTS
+from doodlekit.model.losses import DVSQ_MARGIN
+from doodlekit.model.variants import check_variant
 
 SCHEDULES = ("onecycle", "constant")
 
@@ -15,7 +16,8 @@ class TrainConfig:
     """Hyper-parameters of one training run (all plain types, so checkpoints can hold them).
 
     Attributes:
-        variant: loss, one of ``"ce"``, ``"fixed_margin"``, ``"adaptive_margin"``.
+        variant: loss, a name of :data:`~doodlekit.model.variants.VARIANTS` (``"ce"``, ``"fixed_margin"``,
+            ``"adaptive_margin"``).
         epochs: passes over the training set.
         batch_size: drawings per step (the last incomplete batch of an epoch is dropped).
         lr: peak learning rate of AdamW (the OneCycle maximum, or the constant rate).
@@ -49,8 +51,7 @@ class TrainConfig:
     channels_last: bool = True
 
     def __post_init__(self) -> None:
-        if self.variant not in VARIANTS:
-            raise ValueError(f"unknown loss variant {self.variant!r}; use one of {', '.join(VARIANTS)}")
+        check_variant(self.variant)
         if self.schedule not in SCHEDULES:
             raise ValueError(f"unknown schedule {self.schedule!r}; use one of {', '.join(SCHEDULES)}")
         if self.epochs < 1 or self.batch_size < 2 or self.lr <= 0 or not 0 < self.warmup < 1:

@@ -1,4 +1,8 @@
-"""TODO docstring"""
+"""Running a trained :class:`~doodlekit.model.network.DoodleNet`: embeddings, probabilities, accuracy.
+
+On CPU every forward pass runs on a float64 copy of the model and rounds its outputs to float32
+(:func:`_exact_copy`), so the same weights give the same numbers on any CPU. This module is what
+serving code (the doodle search and pad) needs; it imports nothing of training."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from doodlekit.data.raster import as_bitmaps
 from doodlekit.model.losses import MultitaskLoss
 from doodlekit.model.network import DoodleNet
 
@@ -18,21 +23,16 @@ INFER_BATCH = 256
 
 
 class BitmapData(Protocol):
-    """What training reads from a dataset (e.g. :class:`~doodlekit.datasets.QuickDrawBitmaps`)."""
+    """What training reads from a dataset (e.g. :class:`~doodlekit.data.datasets.QuickDrawBitmaps`)."""
 
     images: np.ndarray  # (N, 28, 28) uint8, 0 = paper, 255 = ink
     targets: np.ndarray  # (N,) int64 labels
 
 
 def as_pixels(images: np.ndarray) -> torch.Tensor:
-    """(N, 28, 28) uint8 -> (N, 1, 28, 28) uint8 tensor, or a ValueError saying what to pass."""
-    array = np.asarray(images)
-    if array.ndim != 3 or array.shape[1:] != (28, 28) or array.dtype != np.uint8:
-        raise ValueError(
-            f"images must be an (N, 28, 28) uint8 array (0 = paper, 255 = ink), got {array.shape} {array.dtype}; "
-            "pass dataset.images, or one drawing as image[None]"
-        )
-    return torch.from_numpy(np.ascontiguousarray(array)).unsqueeze(1)
+    """(N, 28, 28) uint8 -> (N, 1, 28, 28) uint8 tensor, or a ValueError saying what to pass
+    (:func:`~doodlekit.data.raster.as_bitmaps`)."""
+    return torch.from_numpy(np.ascontiguousarray(as_bitmaps(images, rows=False))).unsqueeze(1)
 
 
 def to_input(pixels: torch.Tensor, device: torch.device) -> torch.Tensor:

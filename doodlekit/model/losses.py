@@ -21,10 +21,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from doodlekit.model.variants import check_variant
 from doodlekit.semantics.labels import LabelVectors
 
-#: The loss variants of :class:`MultitaskLoss`.
-VARIANTS = ("ce", "fixed_margin", "adaptive_margin")
 #: DVSQ's fixed cosine margin (``margin_param`` in its ``run_dvsq.sh``).
 DVSQ_MARGIN = 0.7
 
@@ -101,14 +100,15 @@ class MultitaskLoss(nn.Module):
     """``CE(logits, y) + lam * semantic(embedding, y)``, the semantic term chosen by ``variant``.
 
     Args:
-        variant: ``"ce"`` (no semantic term), ``"fixed_margin"`` or ``"adaptive_margin"``.
+        variant: a name of :data:`~doodlekit.model.variants.VARIANTS`: ``"ce"`` (no semantic term),
+            ``"fixed_margin"`` or ``"adaptive_margin"``.
         label_vectors: :class:`~doodlekit.semantics.LabelVectors` or a (C, D) array.
         lam: weight of the semantic term.
         margin: the fixed margin of ``"fixed_margin"`` (ignored otherwise).
 
     ``forward(logits (N, C), embedding (N, D), targets (N,))`` returns ``(total, parts)``:
     the scalar tensor to minimise and a dict of floats ``{"ce", "semantic", "total"}``
-    (``"semantic"`` is the unweighted term; 0.0 for ``"ce"``).
+    (``"semantic"`` is the unweighted term; 0.0 for a variant without one, ``"ce"``).
     """
 
     def __init__(
@@ -119,8 +119,7 @@ class MultitaskLoss(nn.Module):
         margin: float = DVSQ_MARGIN,
     ) -> None:
         super().__init__()
-        if variant not in VARIANTS:
-            raise ValueError(f"unknown loss variant {variant!r}; use one of {', '.join(VARIANTS)}")
+        self.semantic = check_variant(variant).semantic
         vectors = label_vectors.vectors if isinstance(label_vectors, LabelVectors) else np.asarray(label_vectors)
         self.variant = variant
         self.lam = float(lam)
@@ -131,7 +130,7 @@ class MultitaskLoss(nn.Module):
         self, logits: torch.Tensor, embedding: torch.Tensor, targets: torch.Tensor
     ) -> tuple[torch.Tensor, dict[str, float]]:
         ce = cross_entropy_loss(logits, targets)
-        if self.variant == "ce":
+        if not self.semantic:
             return ce, {"ce": ce.item(), "semantic": 0.0, "total": ce.item()}
         if self.variant == "fixed_margin":
             semantic = fixed_margin_loss(embedding, targets, self.label_vectors, self.margin)

@@ -1,9 +1,11 @@
-"""Training, evaluation, inference and checkpoints of :class:`~doodlekit.models.DoodleNet`.
+"""Training :class:`~doodlekit.model.network.DoodleNet`: the loop (:func:`fit`) and the kit's recipe.
 
 :func:`train_variant` is the one recipe (data, label vectors, model, loss, schedule) that
-``doodlekit reproduce``, the notebooks and the doodle pad call; :func:`fit` is its loop.
-Training batches the datasets' ``.images`` / ``.targets`` arrays directly with a seeded
-permutation (no worker processes), so the same seed gives the same numbers on CPU."""
+``doodlekit reproduce`` and the lessons call; :func:`fit` is its loop. Training batches the
+datasets' ``.images`` / ``.targets`` arrays directly with a seeded permutation (no worker
+processes), so the same seed gives the same numbers on one CPU. Serving code never imports this
+module: inference is :mod:`doodlekit.model.inference`, checkpoints :mod:`doodlekit.model.checkpoints`.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from tqdm.auto import tqdm
 
 from doodlekit.data.categories import DEFAULT_CATEGORIES, validate_categories
 from doodlekit.data.datasets import QuickDrawBitmaps
+from doodlekit.data.settings import Settings, get_settings
 from doodlekit.errors import LabelVectorError
 from doodlekit.model.checkpoints import save_checkpoint
 from doodlekit.model.config import TrainConfig
@@ -198,6 +201,7 @@ class Trained:
         train_seconds: time spent in training steps (validation excluded).
         per_class: drawings per class loaded before the split.
         split_seed: seed of the train/val/test split.
+        settings: where its drawings are read from (``None``: the environment's, when read).
     """
 
     model: DoodleNet
@@ -208,10 +212,11 @@ class Trained:
     train_seconds: float
     per_class: int | None
     split_seed: int
+    settings: Settings | None = None
 
     def dataset(self, split: str = "test") -> QuickDrawBitmaps:
         """The ``"train"``, ``"val"`` or ``"test"`` split this model was trained / validated / is tested on."""
-        return QuickDrawBitmaps(categories=self.categories, per_class=self.per_class, split=split, seed=self.split_seed)
+        return QuickDrawBitmaps(self.categories, self.per_class, split, seed=self.split_seed, settings=self.settings)
 
     def loss(self) -> MultitaskLoss:
         """The loss the model was trained with (for :func:`evaluate`)."""
@@ -237,6 +242,7 @@ def train_variant(
     backbone: str = "small",
     split_seed: int = 0,
     validate: bool = True,
+    settings: Settings | None = None,
     **overrides: Any,
 ) -> Trained:
     """The kit's training recipe: load the data and label vectors, build the model, :func:`fit`.
@@ -252,6 +258,8 @@ def train_variant(
         split_seed: seed of the train/val/test split (kept apart from ``seed`` so that
             runs with different seeds are tested on the same drawings).
         validate: evaluate on the validation split after every epoch.
+        settings: where the drawings are read from (``None``: the environment's, resolved once);
+            kept in the result, so that :meth:`Trained.dataset` reads from the same place.
         overrides: any other :class:`TrainConfig` field (``lr``, ``lam``, ``augment``, ``device``...).
     """
     config = TrainConfig(variant=variant, epochs=epochs, seed=seed, **overrides)
@@ -265,8 +273,9 @@ def train_variant(
         labels = vectors
     else:
         labels = label_vectors(vectors, names)
-    train_ds = QuickDrawBitmaps(categories=names, per_class=per_class, split="train", seed=split_seed)
-    val_ds = QuickDrawBitmaps(categories=names, per_class=per_class, split="val", seed=split_seed) if validate else None
+    settings = settings or get_settings()
+    train_ds = QuickDrawBitmaps(names, per_class, "train", seed=split_seed, settings=settings)
+    val_ds = QuickDrawBitmaps(names, per_class, "val", seed=split_seed, settings=settings) if validate else None
     seed_everything(seed)
     model = DoodleNet(len(names), labels.dim, backbone=backbone)
     loss = MultitaskLoss(variant, labels, lam=config.lam, margin=config.margin)
@@ -274,5 +283,5 @@ def train_variant(
     model.eval()
     return Trained(
         model=model, label_vectors=labels, history=history, config=config, categories=names,
-        train_seconds=history.final["train_seconds"], per_class=per_class, split_seed=split_seed,
+        train_seconds=history.final["train_seconds"], per_class=per_class, split_seed=split_seed, settings=settings,
     )

@@ -1,4 +1,4 @@
-"""TODO docstring"""
+"""Figures of doodles: bitmaps, mosaics, strokes and how a drawing unfolds in time."""
 
 from __future__ import annotations
 
@@ -9,21 +9,16 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from doodlekit.data.raster import as_bitmaps
 from doodlekit.plotting.style import INK, blank, figure
 
 _Drawing = Sequence[Sequence[Sequence[float]]]
 
 
-def as_images(images: np.ndarray) -> np.ndarray:
-    """(N, 28, 28) view of bitmaps given as (N, 28, 28) or (N, 784); a single (28, 28) becomes (1, 28, 28)."""
-    images = np.asarray(images)
-    if images.ndim == 2 and images.shape[1] == 28 * 28:
-        return images.reshape(-1, 28, 28)
-    if images.ndim == 2:
-        return images[None]
-    if images.ndim != 3:
-        raise ValueError(f"bitmaps must be (N, 28, 28), (N, 784) or (28, 28), got shape {images.shape}")
-    return images
+def as_images(images: np.ndarray, what: str = "bitmaps") -> np.ndarray:
+    """(N, h, w) view of images given as (N, h, w), (N, 784) rows or one (h, w), of any dtype
+    (:func:`~doodlekit.data.raster.as_bitmaps`); a single image becomes (1, h, w)."""
+    return as_bitmaps(images, what, single=True, size=None, dtype=None)
 
 
 # --- doodles ------------------------------------------------------------------------------
@@ -178,7 +173,7 @@ def drawing_formats(raw: _Drawing, simplified: _Drawing, rasterized: np.ndarray,
     Args:
         raw: the raw strokes ``[xs, ys, ts]`` (canvas pixels).
         simplified: the same drawing's simplified strokes ``[xs, ys]`` (0-255 box).
-        rasterized: (28, 28) uint8 bitmap made from the strokes (e.g. :func:`doodlekit.raster.rasterize`).
+        rasterized: (28, 28) uint8 bitmap made from the strokes (e.g. :func:`doodlekit.data.raster.rasterize`).
         bitmap: optionally a (28, 28) dataset bitmap of the same category, for comparison.
         size: inches per panel.
 

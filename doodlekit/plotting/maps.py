@@ -1,4 +1,5 @@
-"""TODO docstring"""
+"""2-D maps of embedding spaces side by side, coloured by semantic family and aligned to a reference
+map by an orthogonal Procrustes fit of the class centres."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 from scipy.linalg import orthogonal_procrustes
 
-from doodlekit.plotting.style import blank, category_colour, family_handles, figure
+from doodlekit.plotting.style import (
+    blank,
+    category_colour,
+    family_handles,
+    figure,
+    place_labels,
+)
 
 # --- maps ---------------------------------------------------------------------------------
 
@@ -66,57 +73,6 @@ def _one_point_per_class(labels: np.ndarray) -> bool:
     return len(labels) >= 3 and len(np.unique(labels)) == len(labels)
 
 
-def _spread_labels(
-    ax: Axes, texts: Sequence[Text], anchors: np.ndarray, *, obstacles: np.ndarray | None = None, steps: int = 200
-) -> None:
-    """Move overlapping texts apart (deterministically, in screen space) and keep them inside the axes.
-
-    Each text is nudged away from the texts it overlaps, and out of the ``obstacles`` (data
-    coordinates (m, 2) of markers that stay visible, about 10 pixels wide); one moved far from its
-    anchor (data coordinates (n, 2)) gets a thin leader line back to it. Call once the layout is final.
-    """
-    if not texts:
-        return
-    boxes = [text.get_window_extent() for text in texts]
-    size = np.array([[box.width + 4, box.height + 2] for box in boxes])  # a few pixels of air
-    centre = np.array([[box.x0 + box.width / 2, box.y0 + box.height / 2] for box in boxes])
-    start = centre.copy()
-    fixed = ax.transData.transform(obstacles) if obstacles is not None and len(obstacles) else np.empty((0, 2))
-    fixed_size = np.full((len(fixed), 2), 10.0 * ax.figure.dpi / 100)
-    frame = ax.get_window_extent()
-    half = size / 2
-    for _ in range(steps):
-        moved = False
-        for i in range(len(texts)):
-            gap = np.abs(centre[i] - centre) - (size[i] + size) / 2  # < 0 in both coordinates: overlap
-            gap[i] = 0
-            for j in np.flatnonzero((gap < 0).all(axis=1)):
-                # push apart along the direction of smaller overlap, half each; ties broken by index
-                axis = int(-gap[j, 1] < -gap[j, 0])
-                direction = np.sign(centre[i, axis] - centre[j, axis]) or (1.0 if i < j else -1.0)
-                step = (-gap[j, axis] / 2 + 0.5) * direction
-                centre[i, axis] += step
-                centre[j, axis] -= step
-                moved = True
-            gap = np.abs(centre[i] - fixed) - (size[i] + fixed_size) / 2
-            for j in np.flatnonzero((gap < 0).all(axis=1)):
-                axis = int(-gap[j, 1] < -gap[j, 0])
-                centre[i, axis] += (-gap[j, axis] + 0.5) * (np.sign(centre[i, axis] - fixed[j, axis]) or 1.0)
-                moved = True
-        centre[:, 0] = np.clip(centre[:, 0], frame.x0 + half[:, 0], frame.x1 - half[:, 0])
-        centre[:, 1] = np.clip(centre[:, 1], frame.y0 + half[:, 1], frame.y1 - half[:, 1])
-        if not moved:
-            break
-    to_data = ax.transData.inverted()
-    for text, old, new, anchor in zip(texts, start, centre, anchors):
-        x, y = text.get_position()
-        shift = to_data.transform(new) - to_data.transform(old)
-        text.set_position((x + shift[0], y + shift[1]))
-        if np.linalg.norm(new - old) > 12:
-            target = to_data.transform(new)
-            ax.plot([anchor[0], target[0]], [anchor[1], target[1]], color="0.4", lw=0.6, zorder=2.5)
-
-
 def embedding_maps(
     maps: Mapping[str, tuple[np.ndarray, np.ndarray]],
     names: Sequence[str],
@@ -132,9 +88,10 @@ def embedding_maps(
 
     Colours: each class has its family's colour (:data:`FAMILY_COLOURS`), a shade lighter or darker
     per class (:func:`category_colour`), the same in every figure; a legend under the panels names
-    the families. Each class's name sits once, at the median of its points (beside the point for
-    a map with one point per class), outlined in white and moved apart from the other names where
-    they would overlap (with a thin line back to its place when moved far).
+    the families. Each class's name sits once, just outside its island (beside its point for a map
+    with one point per class), outlined in white, clear of every point and of the other names; a
+    name that had to move away from its island gets a thin leader line back to it (placed in screen
+    space by a fixed, deterministic search: :func:`~doodlekit.plotting.style.place_labels`).
 
     Alignment: with ``align``, every other panel is rotated, reflected and scaled onto the
     ``reference`` panel by an orthogonal Procrustes fit of the class centres (:func:`align_map`),
@@ -173,36 +130,31 @@ def embedding_maps(
     rows = -(-len(family_handles(names)) // max(1, int(size * len(panels) / 0.95))) if legend else 0
     legend_space = 0.1 + 0.22 * rows if legend else 0.0
     fig, axes = figure(1, len(panels), width=size * len(panels), height=size + legend_space)
-    placed: list[tuple[Axes, list[Text], np.ndarray, np.ndarray | None]] = []
+    placed: list[tuple[Axes, list[Text], list[np.ndarray], np.ndarray, bool]] = []
     for ax, (title, (coords, labels)) in zip(axes[0], panels.items()):
         single = _one_point_per_class(labels)
         ax.scatter(coords[:, 0], coords[:, 1], c=colours[labels], s=60 if single else point_size,
                    alpha=1.0 if single else 0.7, linewidths=0)
         ax.set_aspect("equal", adjustable="datalim")
-        ax.margins(x=0.22 if single else 0.08, y=0.08)  # room for names right of lone points
+        ax.margins(x=0.22 if single else 0.12, y=0.1)  # room for names beside lone points and around islands
         ax.set_title(title, fontsize=10)
         blank(ax)
         if label_points:
             classes, centres = class_centres(coords, labels)
-            span = float(np.ptp(coords, axis=0).max()) if len(coords) else 1.0
-            if single:  # the name beside its point
-                spots, placement = centres + [0.03 * span, 0.0], {"ha": "left", "va": "center"}
-            else:  # the name just above its island: the island's upper edge, at most a little above its centre
-                tops = np.array([np.quantile(coords[labels == c, 1], 0.8) for c in classes])
-                lift = np.minimum(tops - centres[:, 1], 0.06 * span) + 0.01 * span
-                spots, placement = centres + np.c_[np.zeros(len(classes)), lift], {"ha": "center", "va": "bottom"}
             outline = [patheffects.withStroke(linewidth=2.5, foreground="white")]
-            texts = [ax.text(*spot, names[c], fontsize=8, zorder=3, path_effects=outline, **placement)
-                     for c, spot in zip(classes, spots)]
-            placed.append((ax, texts, centres, centres if single else None))
+            texts = [ax.text(*centre, names[c], fontsize=8, zorder=4, path_effects=outline, ha="center", va="center")
+                     for c, centre in zip(classes, centres)]
+            placed.append((ax, texts, [coords[labels == c] for c in classes], coords, single))
     if legend:
         handles = family_handles(names)
         per_row = max(1, min(len(handles), int(fig.get_figwidth() / 0.95)))
         fig.legend(handles=handles, loc="lower center", ncol=per_row, fontsize=8, frameon=False, handlelength=1,
                    columnspacing=1.2, handletextpad=0.4)
     fig.tight_layout(pad=0.3, rect=(0, legend_space / fig.get_figheight(), 1, 1))
-    for ax, texts, centres, points in placed:
+    for ax, texts, clusters, points, single in placed:
         ax.apply_aspect()
         ax.set_autoscale_on(False)  # names are placed in screen space: the limits must not move any more
-        _spread_labels(ax, texts, centres, obstacles=points)
+        marker_px = np.sqrt(60 if single else point_size) / 2 * fig.dpi / 72
+        for start, end in place_labels(ax, texts, clusters, points, marker_px=marker_px, prefer=0 if single else 90):
+            ax.plot([start[0], end[0]], [start[1], end[1]], color="0.35", lw=0.7, zorder=3.5)
     return fig

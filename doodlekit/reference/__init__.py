@@ -1,10 +1,10 @@
 """Reference outputs shipped with the kit, so that what you compute can be checked against ours.
 
 - ``lesson-<variant>.pt`` and ``lesson-models.json``: the lessons' models, their SHA-256, recipe,
-  history, test metrics and the machine that trained them (:mod:`doodlekit.artifacts`);
+  history, test metrics and the machine that trained them (:mod:`doodlekit.experiments.lessons`);
 - ``reproduce-quick.json`` and ``reproduce-default.json``: ``results.json`` of
   ``doodlekit reproduce --quick`` and of its defaults, with the machine they ran on
-  (:mod:`doodlekit.reproduce`).
+  (:mod:`doodlekit.experiments.reproduce`).
 """
 
 from pathlib import Path

@@ -1,4 +1,5 @@
-"""TODO docstring"""
+"""Argument checks and array helpers shared by the retrieval modules: code widths, packed codes,
+embeddings, k, and an exact top-k with ties broken by position (:func:`smallest_k`)."""
 
 from __future__ import annotations
 
@@ -61,15 +62,6 @@ def check_embeddings(X: np.ndarray, name: str = "X") -> np.ndarray:
     if not np.isfinite(X).all():
         raise ValueError(f"{name} contains NaN or infinite values; check the model that produced the embeddings")
     return X
-
-
-def unit_rows(X: np.ndarray, name: str = "X") -> np.ndarray:
-    """Embeddings (N, D) scaled to unit L2 norm, as float32; all-zero rows are errors."""
-    X = check_embeddings(X, name)
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    if (norms == 0).any():
-        raise ValueError(f"{name} has all-zero rows, which have no direction (no cosine); drop them first")
-    return (X / norms).astype(np.float32)
 
 
 def smallest_k(values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

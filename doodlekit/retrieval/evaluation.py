@@ -1,16 +1,18 @@
-"""TODO docstring"""
+"""One call that measures retrieval: float cosine search and hashed codes of several lengths,
+mAP@k, precision, and the semantic measures (:func:`retrieval_report`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
+from doodlekit.defaults import BITS, K
 from doodlekit.retrieval.arrays import check_k
 from doodlekit.retrieval.hamming import hamming_rank
-from doodlekit.retrieval.hashers import ITQ, ProductQuantizer, RandomHyperplaneLSH
+from doodlekit.retrieval.hashers import HasherName, ProductQuantizer, hasher_class
 from doodlekit.retrieval.metrics import (
     alignment,
     check_labels,
@@ -23,9 +25,6 @@ from doodlekit.retrieval.metrics import (
     semantic_precision_at_k,
 )
 from doodlekit.semantics.labels import LabelVectors
-
-Hasher = Literal["itq", "lsh", "pq"]
-_HASHERS = {"itq": ITQ, "lsh": RandomHyperplaneLSH, "pq": ProductQuantizer}
 
 
 @dataclass(frozen=True)
@@ -111,16 +110,17 @@ def retrieval_report(
     label_vectors: LabelVectors | np.ndarray | None = None,
     *,
     query_ids: np.ndarray | None = None,
-    bits: Sequence[int] = (16, 32, 64, 128),
-    hasher: Hasher = "itq",
-    k: int = 100,
+    bits: Sequence[int] = BITS,
+    hasher: HasherName = "itq",
+    k: int = K,
     radius: int = 2,
     seed: int = 0,
 ) -> RetrievalReport:
     """Float cosine and hashed retrieval numbers in one call.
 
-    The hasher ("itq", "lsh" or "pq") is fitted on the database embeddings for each width in
-    ``bits``; binary codes are ranked by Hamming distance, PQ codes by asymmetric distance.
+    The hasher (a name in :data:`~doodlekit.retrieval.HASHERS`: "itq", "lsh" or "pq") is fitted
+    on the database embeddings for each width in ``bits``; binary codes are ranked by Hamming
+    distance, PQ codes by asymmetric distance.
 
     Args:
         db_embeddings: (N, D) float; db_labels: (N,) int labels (rows of ``label_vectors``).
@@ -129,12 +129,11 @@ def retrieval_report(
         label_vectors: (C, D') label vectors for the semantic metrics and alignment; optional.
         query_ids: leave-one-out queries as database rows; only without ``query_embeddings``.
         bits: code widths; hasher: which hasher; k: ranking cut-off; radius: Hamming radius.
-        seed: seed of every hasher.
+        seed: ``random_state`` of every hasher.
     """
     db_embeddings = np.asarray(db_embeddings)
     db_labels = check_labels(db_labels, db_embeddings.shape[0], "db_labels")
-    if hasher not in _HASHERS:
-        raise ValueError(f"unknown hasher {hasher!r}; use one of {', '.join(_HASHERS)}")
+    kind = hasher_class(hasher)
     leave_one_out = query_embeddings is None
     if leave_one_out:
         query_ids = np.arange(len(db_labels)) if query_ids is None else np.asarray(query_ids)
@@ -158,7 +157,7 @@ def retrieval_report(
     cosine = _scores(finish(cosine_rank(query_embeddings, db_embeddings, width)[1]), *common)
     hashed = {}
     for n_bits in bits:
-        model = _HASHERS[hasher](n_bits, seed=seed).fit(db_embeddings)
+        model = kind(n_bits, random_state=seed).fit(db_embeddings)
         db_codes = model.transform(db_embeddings)
         if isinstance(model, ProductQuantizer):
             hashed[n_bits] = _scores(finish(model.search(query_embeddings, db_codes, width)[1]), *common)

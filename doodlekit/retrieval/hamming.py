@@ -1,4 +1,10 @@
-"""TODO docstring"""
+"""Packed binary codes and exact Hamming ranking.
+
+Bit ``j`` of a code (column ``j`` of the unpacked (N, n_bits) bits) is stored in byte ``j // 8`` at
+bit position ``7 - j % 8`` (:func:`pack_bits`). Ranking is exact and deterministic: sorted by
+distance, ties by database position, whichever backend computes the distances. The "numpy"
+backend ranks in this process, with a numba-compiled kernel when numba imports (a dependency of
+the kit) else with pure numpy; the "faiss" backend uses ``IndexBinaryFlat``."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from doodlekit.data.files import atomic_file, read_npz
+from doodlekit.data.files import read_npz, write_npz
 from doodlekit.errors import CorruptFileError
 from doodlekit.retrieval.arrays import check_codes, check_k, check_n_bits
 from doodlekit.retrieval.hamming import Backend, hamming_rank, prepare_words, rank_words
@@ -136,17 +136,16 @@ class HammingIndex:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the index to ``path`` (.npz, atomically: temp file then rename); returns the path."""
-        path = Path(path)
-        with atomic_file(path) as sink:
-            np.savez(
-                sink.raw,  # the temp file itself: numpy's zip writer needs a real file object
-                format_version=np.int64(_FORMAT_VERSION),
-                n_bits=np.int64(self.n_bits),
-                codes=self.codes,
-                labels=self.labels,
-                ids=self.ids,
-            )
-        return path
+        return write_npz(
+            path,
+            {
+                "format_version": np.int64(_FORMAT_VERSION),
+                "n_bits": np.int64(self.n_bits),
+                "codes": self.codes,
+                "labels": self.labels,
+                "ids": self.ids,
+            },
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> HammingIndex:

@@ -3,8 +3,8 @@
 Conventions used throughout:
 
 - A *ranking* is an int array (Q, k) of database rows, best first, as returned by
-  :func:`cosine_rank`, :func:`doodlekit.hashing.hamming_rank` or
-  :meth:`doodlekit.hashing.ProductQuantizer.search` (indices part). Float and hashed
+  :func:`cosine_rank`, :func:`doodlekit.retrieval.hamming.hamming_rank` or
+  :meth:`doodlekit.retrieval.hashers.ProductQuantizer.search` (indices part). Float and hashed
   rankings feed the same metric code.
 - Relevance is same-class: database item j is relevant to query q iff their labels are equal.
 - Leave-one-out: when the queries are database items, the query itself is removed from its
@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import spearmanr
 
-from doodlekit.retrieval.arrays import check_k, smallest_k, unit_rows
+from doodlekit.retrieval.arrays import check_k, smallest_k
 from doodlekit.retrieval.hamming import hamming_distances
-from doodlekit.semantics.labels import LabelVectors, similarity_matrix
+from doodlekit.semantics.labels import LabelVectors, similarity_matrix, unit_rows
 
 #: Query-by-database cells computed at a time (bounds temporary memory).
 _CELLS_PER_BLOCK = 1 << 23
@@ -132,8 +132,9 @@ def precision_at_k(ranking: np.ndarray, query_labels: np.ndarray, db_labels: np.
     return float(rel.mean()) if rel.size else 0.0
 
 
-def _relevant_counts(query_labels: np.ndarray, db_labels: np.ndarray, queries_in_db: bool) -> np.ndarray:
-    """R per query (Q,) int64: database items sharing its label, minus itself when it is one of them."""
+def relevant_counts(query_labels: np.ndarray, db_labels: np.ndarray, queries_in_db: bool = False) -> np.ndarray:
+    """R per query (Q,) int64: how many of ``db_labels`` (N,) equal its label in ``query_labels`` (Q,),
+    less one when ``queries_in_db`` (each query is one of those items)."""
     classes, counts = np.unique(db_labels, return_counts=True)
     position = np.clip(np.searchsorted(classes, query_labels), 0, classes.size - 1)
     found = classes[position] == query_labels
@@ -162,7 +163,7 @@ def average_precision_at_k(
     rel = relevance(_ranking(ranking, len(query_labels), len(db_labels), k), query_labels, db_labels)
     hits = np.cumsum(rel, axis=1)
     precision = hits / np.arange(1, rel.shape[1] + 1)
-    normaliser = np.minimum(rel.shape[1], _relevant_counts(query_labels, db_labels, queries_in_db))
+    normaliser = np.minimum(rel.shape[1], relevant_counts(query_labels, db_labels, queries_in_db))
     summed = (precision * rel).sum(axis=1)
     return np.divide(summed, normaliser, out=np.zeros_like(summed), where=normaliser > 0)
 

@@ -21,8 +21,8 @@ import numpy as np
 from sklearn.linear_model import Ridge
 
 from doodlekit.retrieval.arrays import check_k
-from doodlekit.retrieval.metrics import cosine_rank
-from doodlekit.semantics.labels import LabelVectors, nearest_labels
+from doodlekit.retrieval.metrics import cosine_rank, relevant_counts
+from doodlekit.semantics.labels import LabelVectors
 
 
 def _vectors(label_vectors: LabelVectors | np.ndarray) -> np.ndarray:
@@ -60,14 +60,14 @@ def expected_random_map(
 ) -> float:
     """The exact expected mAP@k of a uniformly random ranking: the chance level of retrieval.
 
-    mAP@k as in :mod:`doodlekit.metrics` (AP@k normalised by min(k, R)). A query with R
+    mAP@k as in :mod:`doodlekit.retrieval.metrics` (AP@k normalised by min(k, R)). A query with R
     relevant among M candidates (the database, less itself when ``queries_in_db``) has
 
     ``E[AP@k] = 1 / min(k, R) * sum_{i=1}^{min(k, M)} R / (M i) * (1 + (i - 1) (R - 1) / (M - 1))``
 
     since position i is relevant with probability R / M and, given that, each of the
     i - 1 positions above it is relevant with probability (R - 1) / (M - 1). A query with
-    R = 0 scores 0, as in :func:`~doodlekit.metrics.average_precision_at_k`.
+    R = 0 scores 0, as in :func:`~doodlekit.retrieval.metrics.average_precision_at_k`.
 
     Args:
         query_labels: (Q,) labels; db_labels: (N,) labels.
@@ -84,9 +84,7 @@ def expected_random_map(
             f"query_labels (Q,) and db_labels (N,) must be non-empty 1-D arrays, got {query_labels.shape} "
             f"and {db_labels.shape}"
         )
-    classes, counts = np.unique(db_labels, return_counts=True)
-    position = np.clip(np.searchsorted(classes, query_labels), 0, classes.size - 1)
-    relevant = np.where(classes[position] == query_labels, counts[position], 0) - int(queries_in_db)
+    relevant = relevant_counts(query_labels, db_labels, queries_in_db)
     candidates = db_labels.size - int(queries_in_db)
     if candidates < 1 or relevant.min() < 0:
         raise ValueError("with queries_in_db=True every query label must occur in db_labels, and the database "
@@ -127,24 +125,30 @@ def choose_heldout(labels: LabelVectors, n: int) -> list[str]:
 
     Greedy: repeatedly hold out the category whose nearest still-seen label (cosine) is
     closest, skipping categories that are the nearest neighbour of one already held out
-    (so each held-out label keeps its neighbour in training). Ties by label order.
+    (so each held-out label keeps its neighbour in training). Ties by label order: two labels
+    that are each other's nearest have the same cosine both ways (one symmetric float64 matrix),
+    so the first of them is held out.
 
     Returns:
         Up to ``n`` names, in the order chosen (fewer when every other category is such a neighbour).
     """
-    held: list[str] = []
-    kept: set[str] = set()
+    vectors = labels.vectors.astype(np.float64)
+    cosines = vectors @ vectors.T
+    cosines = (cosines + cosines.T) / 2  # exactly symmetric (numpy computes A @ A.T so already; this keeps it so)
+    held: list[int] = []
+    kept: set[int] = set()
     while len(held) < n:
-        best, best_cos, best_neighbour = None, -2.0, None
-        for name in labels.categories:
-            if name in held or name in kept:
+        best, best_cos, best_neighbour = None, -np.inf, None
+        for row in range(len(labels)):
+            if row in held or row in kept:
                 continue
-            neighbour, cos = next((other, c) for other, c in nearest_labels(labels, name, len(labels))
-                                  if other not in held)
-            if cos > best_cos:
-                best, best_cos, best_neighbour = name, cos, neighbour
+            others = cosines[row].copy()
+            others[[row, *held]] = -np.inf
+            neighbour = int(np.argmax(others))  # the first of equals: ties by label order
+            if others[neighbour] > best_cos:
+                best, best_cos, best_neighbour = row, others[neighbour], neighbour
         if best is None:
             break
         held.append(best)
         kept.add(best_neighbour)
-    return held
+    return [labels.categories[row] for row in held]

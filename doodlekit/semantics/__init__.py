@@ -23,6 +23,7 @@ __getattr__, __dir__, __all__ = lazy(__name__, {
     'STOP_WORDS': 'labels',
     'LabelVectors': 'labels',
     'label_vectors': 'labels',
+    'unit_rows': 'labels',
     'similarity_matrix': 'labels',
     'adaptive_margins': 'labels',
     'nearest_labels': 'labels',

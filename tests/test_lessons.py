@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from doodlekit.experiments import lessons
 from doodlekit.errors import CorruptFileError, DataNotFoundError
-from doodlekit.model import VARIANTS
-from doodlekit.model import load_checkpoint
+from doodlekit.experiments import lessons
+from doodlekit.model import VARIANTS, load_checkpoint
+from doodlekit.semantics import label_vectors
 
 
 @pytest.fixture
@@ -42,9 +42,13 @@ def test_every_variant_is_shipped_with_its_hash_and_the_lesson_recipe() -> None:
         assert len(entry["history"]) == lessons.LESSON.epochs
         model, meta = load_checkpoint(path)  # weights_only=True inside
         assert meta["categories"] == list(lessons.LESSON.categories)
+        # Loading a reference does not rebuild its label vectors (the hash pins them): check them here.
+        built = label_vectors(entry["recipe"]["vectors"], entry["recipe"]["categories"])
+        assert meta["label_vectors"].fingerprint == built.fingerprint, variant
         assert meta["config"].variant == variant
 
 
+@pytest.mark.usefixtures("mirror")
 def test_the_lesson_models_are_the_shipped_ones_and_their_metrics_are_exact(lesson_artifacts: Path) -> None:
     manifest = lessons.reference_manifest()
     for variant in ("ce", "adaptive_margin"):
@@ -76,6 +80,7 @@ def test_a_missing_reference_file_or_manifest_is_a_clear_error(reference_copy: P
         lessons.trained("ce")
 
 
+@pytest.mark.usefixtures("mirror")
 def test_another_recipe_is_trained_here_not_taken_from_the_reference(reference_copy: Path, lesson_artifacts: Path) -> None:
     manifest = json.loads((reference_copy / lessons.REFERENCE_MANIFEST).read_text())
     run = lessons.trained("ce", epochs=1, per_class=60)

@@ -16,9 +16,8 @@ import pytest
 from http_mirror import MirrorServer
 from tqdm import tqdm
 
-from doodlekit.data import files, http
-from doodlekit.errors import CorruptFileError, DownloadError, OfflineError
-from doodlekit.data import fetch, load_bitmaps, load_drawings
+from doodlekit.data import fetch, files, get_settings, http, load_bitmaps, load_drawings
+from doodlekit.errors import CorruptFileError, DataNotFoundError, DownloadError, OfflineError
 
 ROOT = Path(__file__).resolve().parents[1]
 CAT = "numpy_bitmap/cat.npy"
@@ -104,6 +103,33 @@ def test_atomic_file_keeps_the_old_file_when_writing_fails(tmp_path: Path) -> No
     assert sink.size == 3 and sink.sha256 == files.sha256_file(target)
 
 
+def test_write_npz_round_trips_plain_arrays_through_read_npz(tmp_path: Path) -> None:
+    arrays = {"codes": np.arange(12, dtype=np.uint8).reshape(3, 4), "name": np.str_("itq"), "a.b": np.int64(32)}
+    path = files.write_npz(tmp_path / "sub" / "arrays.npz", arrays)
+    assert path == tmp_path / "sub" / "arrays.npz" and [p.name for p in path.parent.iterdir()] == ["arrays.npz"]
+    back = files.read_npz(str(path), list(arrays), what="test archive", remedy="write it again")
+    assert set(back) == set(arrays) and all(np.array_equal(back[key], arrays[key]) for key in arrays)
+    with pytest.raises(ValueError, match="labels would be pickled into arrays.npz.*dtype=str"):
+        files.write_npz(path, {"labels": np.array(["cat", None], dtype=object)})
+    assert np.array_equal(files.read_npz(path, ["codes"], what="test archive", remedy="redo")["codes"], arrays["codes"])
+
+
+def test_read_npz_errors_name_the_file_and_the_remedy(tmp_path: Path) -> None:
+    with pytest.raises(DataNotFoundError, match=r"no test archive at .*none\.npz; write it again"):
+        files.read_npz(tmp_path / "none.npz", ["codes"], what="test archive", remedy="write it again")
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"not a zip file")
+    with pytest.raises(CorruptFileError, match=r"cannot be read as a test archive .*; write it again"):
+        files.read_npz(garbage, ["codes"], what="test archive", remedy="write it again")
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, labels=np.array(["cat", None], dtype=object))
+    with pytest.raises(CorruptFileError, match="cannot be read as a test archive"):
+        files.read_npz(pickled, ["labels"], what="test archive", remedy="write it again")
+    partial = files.write_npz(tmp_path / "partial.npz", {"codes": np.zeros((2, 8), np.uint8)})
+    with pytest.raises(CorruptFileError, match=r"is not a test archive \(missing labels, ids\); write it again"):
+        files.read_npz(partial, ["codes", "labels", "ids"], what="test archive", remedy="write it again")
+
+
 def test_killed_download_leaves_no_cache_file(remote: MirrorServer, cache_dir: Path, mirror: Path) -> None:
     remote.misbehave("slow", delay=0.02)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -146,7 +172,7 @@ def test_range_ignored_ndjson_stops_after_the_lines_asked(remote: MirrorServer, 
 
 def test_connection_refused_is_offline_error_saying_how_to_work_offline(refused_url: str, cache_dir: Path) -> None:
     with pytest.raises(OfflineError, match="DOODLEKIT_DATA") as info:
-        load_bitmaps("cat", 10, base_url=refused_url, data_dir=cache_dir / "no-mirror", progress=False)
+        load_bitmaps("cat", 10, settings=get_settings(refused_url, cache_dir / "no-mirror"), progress=False)
     assert isinstance(info.value, DownloadError)
     assert _cache_files(cache_dir) == []
 
@@ -158,7 +184,7 @@ def test_dns_failure_is_offline_error(monkeypatch: pytest.MonkeyPatch, cache_dir
     monkeypatch.delenv("DOODLEKIT_DATA")
     monkeypatch.setattr(socket, "getaddrinfo", no_dns)
     with pytest.raises(OfflineError, match=r"cannot reach quickdraw\.example.*work offline, set DOODLEKIT_DATA"):
-        load_bitmaps("cat", 10, base_url="http://quickdraw.example/full", progress=False)
+        load_bitmaps("cat", 10, settings=get_settings("http://quickdraw.example/full"), progress=False)
 
 
 def test_stalled_server_times_out_as_download_error(remote: MirrorServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -182,6 +208,6 @@ def test_remote_file_that_is_not_bitmaps_is_corrupt(tmp_path: Path, monkeypatch:
     monkeypatch.delenv("DOODLEKIT_DATA")
     with MirrorServer(tmp_path) as server:
         with pytest.raises(CorruptFileError, match=r"not \(N, 784\) uint8"):
-            load_bitmaps("cat", 2, base_url=server.url, progress=False)
+            load_bitmaps("cat", 2, settings=get_settings(server.url), progress=False)
         with pytest.raises(CorruptFileError, match="not a valid .npy"):
-            load_bitmaps("dog", 2, base_url=server.url, progress=False)
+            load_bitmaps("dog", 2, settings=get_settings(server.url), progress=False)

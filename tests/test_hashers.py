@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 
-from doodlekit.retrieval import hamming
-from doodlekit.retrieval import ITQ, ProductQuantizer, RandomHyperplaneLSH, hamming_distances, hamming_rank, pack_bits, smallest_k, unpack_bits
+from doodlekit.errors import CorruptFileError, DataNotFoundError
+from doodlekit.retrieval import (
+    HASHERS,
+    ITQ,
+    ProductQuantizer,
+    RandomHyperplaneLSH,
+    hamming,
+    hamming_distances,
+    hamming_rank,
+    hasher_class,
+    pack_bits,
+    smallest_k,
+    unpack_bits,
+)
 
 
 def _clusters(n_per_class: int = 40, n_classes: int = 6, dim: int = 20, noise: float = 0.3, seed: int = 0):
@@ -299,10 +316,10 @@ def test_ranking_in_many_small_blocks_gives_the_same_result(monkeypatch):
 @pytest.mark.parametrize("n_bits", [16, 32, 64, 128])
 def test_hashers_make_packed_codes_deterministically(hasher, n_bits):
     X, _ = _clusters()
-    codes = hasher(n_bits, seed=3).fit_transform(X)
+    codes = hasher(n_bits, random_state=3).fit_transform(X)
     assert codes.shape == (X.shape[0], n_bits // 8) and codes.dtype == np.uint8
-    np.testing.assert_array_equal(codes, hasher(n_bits, seed=3).fit(X).transform(X))
-    assert not np.array_equal(codes, hasher(n_bits, seed=4).fit_transform(X))
+    np.testing.assert_array_equal(codes, hasher(n_bits, random_state=3).fit(X).transform(X))
+    assert not np.array_equal(codes, hasher(n_bits, random_state=4).fit_transform(X))
 
 
 @pytest.mark.parametrize("hasher", [RandomHyperplaneLSH, ITQ])
@@ -354,15 +371,36 @@ def test_hasher_errors_say_what_to_do(hasher):
         hasher.transform(np.full_like(X, np.nan))
 
 
+@pytest.mark.parametrize("hasher", HASHERS.values())
 @pytest.mark.parametrize("n_bits", [0, 12, 8.0, True])
-def test_bad_widths_are_rejected(n_bits):
+def test_bad_widths_are_rejected_by_fit(hasher, n_bits):
+    X, _ = _clusters(n_per_class=60)
+    unchecked = hasher(n_bits)  # scikit-learn style: the constructor stores, fit checks
+    assert unchecked.n_bits is n_bits
     with pytest.raises(ValueError, match="multiple of 8"):
-        ITQ(n_bits)
+        unchecked.fit(X)
+
+
+@pytest.mark.parametrize(
+    ("hasher", "params", "message"),
+    [
+        (ITQ, {"n_iter": -1}, "n_iter must be a non-negative integer"),
+        (ITQ, {"random_state": None}, "random_state must be a non-negative integer seed"),
+        (RandomHyperplaneLSH, {"random_state": 1.5}, "random_state must be a non-negative integer seed"),
+        (ProductQuantizer, {"random_state": -1}, "random_state must be a non-negative integer seed"),
+    ],
+)
+def test_bad_parameters_are_rejected_by_fit(hasher, params, message):
+    X, _ = _clusters(n_per_class=60)
+    unchecked = hasher(16, **params)
+    assert unchecked.get_params() == {**hasher(16).get_params(), **params}
+    with pytest.raises(ValueError, match=message):
+        unchecked.fit(X)
 
 
 def test_product_quantizer_search_is_asymmetric_distance_to_decoded_items():
     X, _ = _clusters(n_per_class=60, dim=30)  # 30 dims, 4 sub-vectors: padded to 32
-    pq = ProductQuantizer(32, seed=1).fit(X)
+    pq = ProductQuantizer(32, random_state=1).fit(X)
     codes = pq.transform(X)
     assert codes.shape == (X.shape[0], 4) and codes.dtype == np.uint8
     decoded = np.concatenate([pq.centroids_[m, codes[:, m]] for m in range(4)], axis=1)[:, :30]
@@ -371,9 +409,127 @@ def test_product_quantizer_search_is_asymmetric_distance_to_decoded_items():
     distances, indices = pq.search(X[:5], codes, 10)
     np.testing.assert_array_equal(indices, np.argsort(expected, axis=1, kind="stable")[:, :10])
     np.testing.assert_allclose(distances, np.take_along_axis(expected, indices, axis=1), rtol=1e-4, atol=1e-5)
-    np.testing.assert_array_equal(codes, ProductQuantizer(32, seed=1).fit_transform(X))
+    np.testing.assert_array_equal(codes, ProductQuantizer(32, random_state=1).fit_transform(X))
 
 
 def test_product_quantizer_needs_256_rows():
     with pytest.raises(ValueError, match="at least 256 rows"):
         ProductQuantizer(16).fit(np.random.default_rng(0).standard_normal((100, 8)))
+
+
+#: sha256 of the codes of ``_clusters(n_per_class=60)`` with seed 0, computed before the hashers became
+#: scikit-learn estimators (``ITQ(64, seed=0)`` then, ``ITQ(64, random_state=0)`` now).
+_CODES_BEFORE = {
+    (ITQ, 64): "40e9b50fa41d084221b2816c1440e494aff2146d38a476b8064d2e80afc26a68",  # 64 bits > 20 dims: lifted
+    (ITQ, 16): "f9e2a1b511694791d2102d37d4fbcf7f83bd828b945124c19f06bc7319b1b96e",
+    (RandomHyperplaneLSH, 64): "7da623813280e4a9183663367ee3e776c2c8186d1a877f04ef719275da20383d",
+    (ProductQuantizer, 32): "04151220dde2cfbf7ea28441d3ded8b29a662dbf279a0c6ab1ff242b49be78b3",
+}
+
+
+@pytest.mark.parametrize(("hasher", "n_bits"), _CODES_BEFORE)
+def test_random_state_gives_the_codes_that_seed_gave(hasher, n_bits):
+    X, _ = _clusters(n_per_class=60)
+    codes = hasher(n_bits, random_state=0).fit_transform(X)
+    assert hashlib.sha256(codes.tobytes()).hexdigest() == _CODES_BEFORE[hasher, n_bits]
+
+
+@pytest.fixture(scope="module")
+def fitted() -> dict[str, object]:
+    """One 16-bit hasher of each kind, fitted on the same clusters (360 rows: enough for PQ)."""
+    X, _ = _clusters(n_per_class=60)
+    return {name: kind(16, random_state=2).fit(X) for name, kind in HASHERS.items()}
+
+
+@pytest.mark.parametrize("name", HASHERS)
+def test_clone_gives_an_unfitted_copy_that_fits_to_the_same_codes(name, fitted):
+    X, _ = _clusters(n_per_class=60)
+    copy = clone(fitted[name])
+    assert type(copy) is HASHERS[name] and copy.get_params() == fitted[name].get_params()
+    with pytest.raises(NotFittedError, match="call fit"):
+        copy.transform(X)
+    np.testing.assert_array_equal(copy.fit_transform(X), fitted[name].transform(X))
+    assert clone(HASHERS[name](24, random_state=5)).get_params() == HASHERS[name](24, random_state=5).get_params()
+
+
+@pytest.mark.parametrize("name", HASHERS)
+def test_pickle_round_trips_fitted_and_unfitted_hashers(name, fitted):
+    X, _ = _clusters(n_per_class=60)
+    again = pickle.loads(pickle.dumps(fitted[name]))
+    np.testing.assert_array_equal(again.transform(X), fitted[name].transform(X))
+    unfitted = pickle.loads(pickle.dumps(HASHERS[name](16, random_state=2)))
+    assert unfitted.get_params() == fitted[name].get_params() and not hasattr(unfitted, "n_features_in_")
+    np.testing.assert_array_equal(unfitted.fit_transform(X), fitted[name].transform(X))
+
+
+def test_get_params_and_set_params_follow_scikit_learn():
+    itq = ITQ(32)
+    assert itq.get_params() == {"n_bits": 32, "n_iter": 50, "random_state": 0}
+    assert itq.set_params(n_iter=5, random_state=7) is itq
+    assert itq.get_params() == {"n_bits": 32, "n_iter": 5, "random_state": 7}
+    assert repr(itq) == "ITQ(n_bits=32, n_iter=5, random_state=7)"
+    for kind in (RandomHyperplaneLSH, ProductQuantizer):
+        assert kind(16).get_params() == {"n_bits": 16, "random_state": 0}
+    with pytest.raises(ValueError, match="Invalid parameter 'seed'"):
+        ITQ(32).set_params(seed=1)
+
+
+@pytest.mark.parametrize("name", HASHERS)
+def test_feature_names_are_one_per_code_byte(name, fitted):
+    X, _ = _clusters(n_per_class=60)
+    names = fitted[name].get_feature_names_out()
+    assert names.shape == (fitted[name].transform(X).shape[1],) == (2,)
+    prefix = type(fitted[name]).__name__.lower()
+    expected = ["subvector0", "subvector1"] if name == "pq" else ["bits0-7", "bits8-15"]
+    assert names.tolist() == [f"{prefix}_{column}" for column in expected]
+    frame = clone(fitted[name]).set_output(transform="pandas").fit_transform(X)
+    assert frame.columns.tolist() == names.tolist()
+    with pytest.raises(ValueError, match="one name per dimension"):
+        fitted[name].get_feature_names_out(["x0", "x1"])
+    with pytest.raises(NotFittedError, match="call fit"):
+        HASHERS[name](16).get_feature_names_out()
+
+
+@pytest.mark.parametrize("name", HASHERS)
+def test_save_and_load_round_trip(name, fitted, tmp_path: Path):
+    X, _ = _clusters(n_per_class=60)
+    path = fitted[name].save(tmp_path / f"{name}.npz")
+    assert [p.name for p in tmp_path.iterdir()] == [f"{name}.npz"], "a temp file was left behind"
+    loaded = HASHERS[name].load(path)
+    assert type(loaded) is HASHERS[name] and loaded.get_params() == fitted[name].get_params()
+    np.testing.assert_array_equal(loaded.transform(X), fitted[name].transform(X))
+    with np.load(path, allow_pickle=False) as archive:  # plain arrays only
+        assert str(archive["name"]) == name and set(archive.files) == set(HASHERS[name].array_names())
+    with pytest.raises(NotFittedError, match="call fit"):
+        HASHERS[name](16).save(tmp_path / "unfitted.npz")
+    with pytest.raises(ValueError, match=r"parameters were changed after fit .*; call fit\(X\) again"):
+        clone(fitted[name]).fit(X).set_params(n_bits=32).save(tmp_path / "changed.npz")
+
+
+def test_load_refuses_missing_corrupt_and_foreign_files(fitted, tmp_path: Path):
+    with pytest.raises(DataNotFoundError, match=r"no saved ITQ at .*none\.npz; fit one again"):
+        ITQ.load(tmp_path / "none.npz")
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"not a zip file")
+    with pytest.raises(CorruptFileError, match="cannot be read as a saved ITQ"):
+        ITQ.load(garbage)
+    lsh = fitted["lsh"].save(tmp_path / "lsh.npz")
+    with pytest.raises(CorruptFileError, match=r"LSH state, not ITQ state; read it with RandomHyperplaneLSH\.load"):
+        ITQ.load(lsh)
+    arrays = fitted["itq"].to_arrays()
+    del arrays["rotation_"]
+    np.savez(partial := tmp_path / "partial.npz", **arrays)
+    with pytest.raises(CorruptFileError, match=r"not a saved ITQ \(missing rotation_\)"):
+        ITQ.load(partial)
+    np.savez(wide := tmp_path / "wide.npz", **{**fitted["itq"].to_arrays(), "n_bits": np.int64(32)})
+    with pytest.raises(CorruptFileError, match=r"projection_ is float64 \(20, 16\), but 32 bits from 20 dimensions"):
+        ITQ.load(wide)
+
+
+def test_hasher_registry_names_every_hasher_once():
+    assert HASHERS == {"itq": ITQ, "lsh": RandomHyperplaneLSH, "pq": ProductQuantizer}
+    assert hasher_class("pq") is ProductQuantizer and hasher_class("lsh", binary=True) is RandomHyperplaneLSH
+    with pytest.raises(ValueError, match="unknown hasher 'sha256'; use one of 'itq', 'lsh', 'pq'"):
+        hasher_class("sha256")
+    with pytest.raises(ValueError, match="not binary codes.*use one of 'itq', 'lsh'"):
+        hasher_class("pq", binary=True)
