@@ -3,7 +3,8 @@
 Each subcommand is one function ``add_<name>(subparsers)``, listed in :data:`SUBCOMMANDS`,
 that adds its parser and sets its ``run`` default: a function of the parsed arguments
 that returns the exit status. A :class:`~doodlekit.errors.DoodleKitError` prints one
-line to stderr and exits with status 2.
+line to stderr and exits with status 2; Ctrl-C prints ``doodlekit <command>: interrupted``
+and exits with status 130.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from doodlekit.errors import DoodleKitError
 from doodlekit.model.variants import VARIANTS
 
 EXIT_ERROR = 2
+#: Exit status after Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
 
 
 def _human_bytes(n: int) -> str:
@@ -47,6 +50,13 @@ def _not_empty(text: str) -> str:
     """argparse type: a folder or URL; an empty one would silently mean the environment's."""
     if not text.strip():
         raise argparse.ArgumentTypeError("must not be empty; leave the option out to use the environment variable")
+    return text
+
+
+def _given(text: str) -> str:
+    """argparse type: a value that must not be empty (an empty one would silently mean the default)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty; leave the option out to use its default")
     return text
 
 
@@ -100,10 +110,13 @@ def add_fetch(subparsers: argparse._SubParsersAction) -> None:
 def _seed_list(text: str) -> list[int]:
     """argparse type: ``"0,1,2"`` -> ``[0, 1, 2]``."""
     parts = [part.strip() for part in text.split(",") if part.strip()]
-    if not parts or not all(part.isdigit() for part in parts):
+    shown = text if len(text) <= 40 else f"{text[:37]}..."
+    if not parts or not all(part.isascii() and part.isdigit() for part in parts):
         raise argparse.ArgumentTypeError(
-            f"must be comma-separated non-negative whole numbers, e.g. 0,1,2; got {text!r}"
+            f"must be comma-separated non-negative whole numbers, e.g. 0,1,2; got {shown!r}"
         )
+    if any(len(part.lstrip("0")) > 19 or int(part) >= 2**63 for part in parts):
+        raise argparse.ArgumentTypeError(f"seeds must be below 2**63 (9223372036854775808); got {shown!r}")
     return [int(part) for part in parts]
 
 
@@ -111,7 +124,8 @@ def _run_reproduce(args: argparse.Namespace) -> int:
     from doodlekit.data.categories import DEFAULT_CATEGORIES
     from doodlekit.experiments.reproduce import run
 
-    results = run(args.out, args.categories or DEFAULT_CATEGORIES, args.heldout, per_class=args.per_class,
+    categories = DEFAULT_CATEGORIES if args.categories is None else args.categories
+    results = run(args.out, categories, args.heldout, per_class=args.per_class,
                   epochs=args.epochs, seeds=args.seeds, vectors=args.vectors, quick=args.quick, force=args.force,
                   progress=not args.no_progress, settings=_data_settings(args))
     print(f"wrote results.json, results.md and figures/ to {args.out} in {results['elapsed_seconds']:.0f} s")
@@ -128,11 +142,12 @@ def add_reproduce(subparsers: argparse._SubParsersAction) -> None:
                     "and write results.json, results.md and figures to --out. Rerunning with the same arguments "
                     "resumes an interrupted run. Defaults take about 9 minutes on 2 CPU cores, --quick about 1.",
     )
-    parser.add_argument("--out", required=True, metavar="DIR", help="output folder (created; must be empty, "
+    parser.add_argument("--out", required=True, type=_given, metavar="DIR",
+                        help="output folder (created; must be empty, "
                         "or hold an unfinished run of the same arguments, unless --force)")
-    parser.add_argument("--categories", metavar="NAMES",
+    parser.add_argument("--categories", type=_given, metavar="NAMES",
                         help="comma-separated official names (default: the 24 default categories)")
-    parser.add_argument("--heldout", metavar="NAMES",
+    parser.add_argument("--heldout", type=_given, metavar="NAMES",
                         help="categories among --categories left out of training, for zero-shot (default: "
                              "lion,train,tree with the default categories, else up to 3 chosen to keep a close "
                              "neighbour in training)")
@@ -140,7 +155,7 @@ def add_reproduce(subparsers: argparse._SubParsersAction) -> None:
                         help="drawings per category before the 80/10/10 split (default: 2000; --quick: 800)")
     parser.add_argument("--epochs", type=int, metavar="E", help="epochs of every run (default: 3; --quick: 2)")
     parser.add_argument("--seeds", type=_seed_list, metavar="LIST", help="training seeds (default: 0,1,2; --quick: 0)")
-    parser.add_argument("--vectors", default=VECTORS, metavar="SPEC",
+    parser.add_argument("--vectors", default=VECTORS, type=_given, metavar="SPEC",
                         help=f"word-vector source of the label vectors (default: {VECTORS})")
     parser.add_argument("--quick", action="store_true", help="one seed, smaller budget (about 1 minute)")
     parser.add_argument("--force", action="store_true", help="retrain and overwrite the results in a non-empty --out")
@@ -188,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``doodlekit`` command; return its exit status (2 on a doodlekit error)."""
+    """Run the ``doodlekit`` command; return its exit status (2 on a doodlekit error, 130 on Ctrl-C)."""
     args = build_parser().parse_args(argv)
     # Idle OpenMP threads sleep instead of spinning: on a busy machine spinning made training
     # 3-5x slower. Set before a subcommand first imports torch; an explicit setting wins.
@@ -198,3 +213,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DoodleKitError as exc:
         print(f"doodlekit {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except KeyboardInterrupt:  # Ctrl-C: one line, not a traceback; files are written atomically
+        print(f"doodlekit {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

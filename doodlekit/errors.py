@@ -27,8 +27,16 @@ class OfflineError(DownloadError):
     """No network: the server could not be reached at all."""
 
 
+class CacheFolderError(DoodleKitError, OSError):
+    """A cache folder (or file in it) that cannot be written or read: read-only, a file, a folder in a file's place."""
+
+
 class CorruptFileError(DoodleKitError, ValueError):
     """A data or cache file whose contents are not what its format promises."""
+
+
+class SettingsError(DoodleKitError, ValueError):
+    """A data-layer setting (URL, folder, timeout) that cannot work, e.g. ``--url notaurl``."""
 
 
 class VectorSourceError(DoodleKitError, ValueError):

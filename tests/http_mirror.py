@@ -8,7 +8,10 @@ logs every request. It can be told to misbehave for the next requests:
 - ``"500"``: answer 500 Internal Server Error;
 - ``"404"``: answer 404 Not Found;
 - ``"ignore_range"``: answer 200 with the whole file whatever ``Range`` says;
-- ``"slow"``: send the body in 1 KiB pieces, ``delay`` seconds apart.
+- ``"slow"``: send the body in 1 KiB pieces, ``delay`` seconds apart;
+- ``"short"``: answer a ``Range`` with at most :data:`SHORT_BYTES` bytes, honestly
+  (``206`` + a ``Content-Range`` for what is sent), as some servers and proxies do;
+- ``"bad_length"`` / ``"bad_range"``: send a non-numeric ``Content-Length`` / ``Content-Range``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import unquote, urlsplit
 
-MODES = ("reset", "500", "404", "ignore_range", "slow")
+MODES = ("reset", "500", "404", "ignore_range", "slow", "short", "bad_length", "bad_range")
+#: Most bytes a ``"short"`` reply sends.
+SHORT_BYTES = 4096
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)$")
 
 
@@ -123,6 +128,8 @@ def _handler_class(server: MirrorServer) -> type[BaseHTTPRequestHandler]:
             if match and mode != "ignore_range":
                 start = int(match[1])
                 end = min(size, int(match[2]) + 1) if match[2] else size
+                if mode == "short":
+                    end = min(end, start + SHORT_BYTES)
                 if start >= size:
                     server._log(path, range_header, 416)
                     self.send_response(416)
@@ -135,9 +142,10 @@ def _handler_class(server: MirrorServer) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             self.send_header("Content-Type", "application/octet-stream")
             self.send_header("Accept-Ranges", "bytes")
-            self.send_header("Content-Length", str(end - start))
+            self.send_header("Content-Length", "lots" if mode == "bad_length" else str(end - start))
             if status == 206:
-                self.send_header("Content-Range", f"bytes {start}-{end - 1}/{size}")
+                self.send_header("Content-Range", "bytes a-b/c" if mode == "bad_range"
+                                 else f"bytes {start}-{end - 1}/{size}")
             self.end_headers()
             stop = start + (end - start) // 2 if mode == "reset" else end
             piece = 1024 if mode == "slow" else 64 * 1024

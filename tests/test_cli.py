@@ -60,7 +60,7 @@ def test_data_option_points_at_a_mirror(monkeypatch: pytest.MonkeyPatch, mirror:
     ("argv", "message"),
     [(["--categories", "cat,hot-dog"], 'did you mean "hot dog"'),
      (["--categories", "hot dog"], "404 Not Found"),
-     (["--categories", "cat", "--url", "{refused}", "--data", "{empty}"], "work offline, set DOODLEKIT_DATA")],
+     (["--categories", "cat", "--url", "{refused}", "--data", "{empty}"], "lacks numpy_bitmap/cat.npy")],
 )
 def test_errors_are_one_line_on_stderr_with_status_2(argv: list[str], message: str, refused_url: str,
                                                      http_mirror: MirrorServer, tmp_path: Path,

@@ -28,7 +28,8 @@ def _transfer(server: MirrorServer, rel: str) -> http.Transfer:
 
 
 def _cache_files(cache_dir: Path) -> list[str]:
-    return sorted(str(p.relative_to(cache_dir)) for p in cache_dir.rglob("*") if p.is_file())
+    """Files in the cache, less the cross-process locks (``<file>.lock``, empty) that stay behind."""
+    return sorted(str(p.relative_to(cache_dir)) for p in cache_dir.rglob("*") if p.is_file() and p.suffix != ".lock")
 
 
 def test_range_gives_exactly_the_bytes_asked(remote: MirrorServer, mirror: Path) -> None:
@@ -78,13 +79,13 @@ def test_persistent_500_is_a_download_error(remote: MirrorServer, cache_dir: Pat
 
 def test_failed_download_leaves_no_file_and_no_temp(remote: MirrorServer, cache_dir: Path) -> None:
     load_bitmaps("cat", 10, progress=False)
-    before = {p: p.read_bytes() for p in cache_dir.rglob("*") if p.is_file()}
+    before = {p: p.read_bytes() for p in cache_dir.rglob("*") if p.is_file() and p.suffix != ".lock"}
     remote.misbehave("reset")
     with pytest.raises(DownloadError, match="reset|closed"):
         load_bitmaps("cat", 2000, progress=False)
     with pytest.raises(DownloadError):
         load_drawings("cat", 20, progress=False)
-    assert {p: p.read_bytes() for p in cache_dir.rglob("*") if p.is_file()} == before
+    assert {p: p.read_bytes() for p in cache_dir.rglob("*") if p.is_file() and p.suffix != ".lock"} == before
     remote.misbehave(None)
     assert load_bitmaps("cat", 2000, progress=False).shape == (2000, 784)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import unicodedata
 
 from doodlekit.errors import UnknownCategoryError
 
@@ -375,12 +376,27 @@ UNTUNED_CATEGORIES: tuple[str, ...] = (
 _BY_FOLDED = {name.casefold(): name for name in CATEGORIES}
 
 
+#: Longest name echoed whole in an error message, and looked up for suggestions.
+_LONGEST_SHOWN = 60
+
+
 def _fold(name: str) -> str:
+    """Compare-form of a name: NFKC (full-width ``ｃａｔ`` -> ``cat``), ``_`` and ``-`` as spaces, casefolded."""
+    name = unicodedata.normalize("NFKC", name)
     return " ".join(name.replace("_", " ").replace("-", " ").split()).casefold()
+
+
+def _shown(name: str) -> str:
+    """``repr(name)``, cut short for a name too long to echo whole."""
+    if len(name) <= _LONGEST_SHOWN:
+        return repr(name)
+    return f"{name[:_LONGEST_SHOWN]!r}... ({len(name):,} characters)"
 
 
 def suggest(name: str, n: int = 3) -> list[str]:
     """The up-to-``n`` official names closest to ``name`` (for "did you mean")."""
+    if len(name) > 4 * _LONGEST_SHOWN:  # no official name is near that long
+        return []
     folded = _fold(name)
     matches = difflib.get_close_matches(folded, list(_BY_FOLDED), n=n, cutoff=0.6)
     return [_BY_FOLDED[m] for m in matches]
@@ -401,7 +417,7 @@ def validate_category(name: str) -> str:
     hint = " or ".join(f'"{c}"' for c in close)
     hint = f": did you mean {hint}?" if close else "."
     raise UnknownCategoryError(
-        f"unknown Quick, Draw! category {name!r}{hint} "
+        f"unknown Quick, Draw! category {_shown(name)}{hint} "
         "doodlekit.data.CATEGORIES lists the 345 official names."
     )
 

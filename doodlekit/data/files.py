@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -37,16 +39,32 @@ class HashingWriter:
         return self._hash.hexdigest()
 
 
+def _umask() -> int:
+    """The process's umask (read from /proc where it can be, without changing it; else set and restored)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_file(path: Path) -> Iterator[HashingWriter]:
     """Write ``path`` atomically: a temp file in the same folder, fsynced, then :func:`os.replace`.
 
     On any exception (including KeyboardInterrupt) the temp file is removed and
-    ``path`` keeps its previous contents, if it had any.
+    ``path`` keeps its previous contents, if it had any. The file gets the mode a plain
+    ``open(path, "w")`` would give it (``0o666`` less the umask), not ``mkstemp``'s ``0o600``.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; give it the mode open() would
         with os.fdopen(fd, "wb") as raw:
             yield HashingWriter(raw)
             raw.flush()
@@ -56,6 +74,23 @@ def atomic_file(path: Path) -> Iterator[HashingWriter]:
         with suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def remove_stale_parts(path: Path, older_than_s: float) -> list[Path]:
+    """Remove :func:`atomic_file` temp files of ``path`` untouched for ``older_than_s`` seconds.
+
+    A download killed outright (SIGKILL, power cut) cannot remove its temp file; a live one
+    writes to it at least every read timeout, so an old one is a leftover. Returns those removed.
+    """
+    removed = []
+    now = time.time()
+    with suppress(OSError):
+        for part in path.parent.glob(f".{glob.escape(path.name)}.*.part"):
+            with suppress(OSError):
+                if now - part.stat().st_mtime > older_than_s:
+                    part.unlink()
+                    removed.append(part)
+    return removed
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -102,7 +137,7 @@ def read_npz(path: str | os.PathLike[str], keys: Sequence[str], *, what: str, re
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in keys if key in archive.files}
-    except (ValueError, OSError, zipfile.BadZipFile) as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise CorruptFileError(f"{path} cannot be read as a {what} ({exc}); {remedy}") from exc
     missing = [key for key in keys if key not in arrays]
     if missing:

@@ -4,13 +4,17 @@ Internal helpers of :mod:`doodlekit.data.quickdraw`. A :class:`Transfer` is one 
 file; :func:`iter_range` yields bytes ``[start, end)`` of it with ``Range`` requests,
 retrying transient failures (5xx, reset or stalled connections) from the byte where
 the last try stopped. A server that ignores ``Range`` (``200`` + the whole body) is
-read only as far as asked. Files are written through :mod:`doodlekit.data.files`.
+read only as far as asked; one that answers a ``Range`` with fewer bytes than asked (an
+honest short ``206``) is asked again from where it stopped. Any reply that does not
+confirm the range asked (a ``206`` with a matching ``Content-Range``) is read from byte 0.
+Files are written through :mod:`doodlekit.data.files`.
 """
 
 from __future__ import annotations
 
 import errno
 import http.client
+import re
 import socket
 import time
 import urllib.error
@@ -23,11 +27,17 @@ from urllib.parse import urlsplit
 
 from tqdm.auto import tqdm
 
-from doodlekit.errors import DataNotFoundError, DoodleKitError, DownloadError, OfflineError
+from doodlekit.errors import (
+    DataNotFoundError,
+    DoodleKitError,
+    DownloadError,
+    OfflineError,
+)
 
 #: Bytes read from the socket per ``read`` call.
 CHUNK_BYTES = 16 * 1024
-#: Seconds a connect or a read may stall before the try counts as failed.
+#: Seconds a connect or a read may stall before the try counts as failed (default of
+#: ``Settings.timeout`` / ``DOODLEKIT_TIMEOUT``).
 TIMEOUT_S = 30.0
 #: Extra tries after a transient failure (each resumes where the previous one stopped).
 RETRIES = 2
@@ -57,6 +67,7 @@ class Transfer:
         bytes_moved: response-body bytes read from the network, discarded ones included.
         remote_size: size of the remote file in bytes, once a response told it.
         range_ignored: the server answered a ``Range`` request with the whole body.
+        timeout: seconds a connect or read may stall (``None``: :data:`TIMEOUT_S`).
     """
 
     url: str
@@ -64,23 +75,50 @@ class Transfer:
     bytes_moved: int = 0
     remote_size: int | None = None
     range_ignored: bool = False
+    timeout: float | None = None
+
+    @property
+    def timeout_s(self) -> float:
+        """The timeout in force, in seconds."""
+        return TIMEOUT_S if self.timeout is None else self.timeout
 
 
 @contextmanager
-def transfer(url: str, *, desc: str, progress: bool = True, total: int | None = None) -> Iterator[Transfer]:
+def transfer(url: str, *, desc: str, progress: bool = True, total: int | None = None,
+             timeout: float | None = None) -> Iterator[Transfer]:
     """Open a :class:`Transfer` of ``url`` with a tqdm bar (bytes) named ``desc``."""
     with tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024, disable=not progress,
               leave=False) as bar:
-        yield Transfer(url=url, bar=bar)
+        yield Transfer(url=url, bar=bar, timeout=timeout)
 
 
-def _content_range(value: str | None) -> tuple[int | None, int | None]:
-    """Parse ``Content-Range: bytes a-b/size`` (or ``bytes */size``) into ``(a, size)``."""
-    if not value or not value.startswith("bytes "):
+def _bad_header(url: str, name: str, value: str) -> DownloadError:
+    return DownloadError(f"{url} sent an unreadable {name} header {value[:80]!r}; the server (or a proxy) "
+                         "is broken, try again later or another DOODLEKIT_QUICKDRAW_URL (--url)")
+
+
+def _header_int(t: Transfer, name: str, value: str | None) -> int | None:
+    """A non-negative integer header (e.g. ``Content-Length``), ``None`` when absent."""
+    if value is None:
+        return None
+    if not value.strip().isdigit():
+        raise _bad_header(t.url, name, value)
+    return int(value)
+
+
+def _content_range(value: str | None, url: str = "the server") -> tuple[int | None, int | None]:
+    """Parse ``Content-Range: bytes a-b/size`` (or ``bytes */size``) into ``(a, size)``.
+
+    Raises:
+        DownloadError: the header is there but is not of that form.
+    """
+    if not value:
         return None, None
-    span, _, size = value[6:].partition("/")
-    start = None if span == "*" else int(span.split("-")[0])
-    return start, None if size in ("", "*") else int(size)
+    m = re.fullmatch(r"\s*bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)\s*", value)
+    if m is None:
+        raise _bad_header(url, "Content-Range", value)
+    start = None if m[1] is None else int(m[1])
+    return start, None if m[3] == "*" else int(m[3])
 
 
 def _is_offline(reason: object) -> bool:
@@ -95,11 +133,11 @@ def _open(t: Transfer, start: int, end: int | None) -> http.client.HTTPResponse 
     last = "" if end is None else str(end - 1)
     request = urllib.request.Request(t.url, headers={"Range": f"bytes={start}-{last}", "User-Agent": "doodlekit"})
     try:
-        response = urllib.request.urlopen(request, timeout=TIMEOUT_S)
+        response = urllib.request.urlopen(request, timeout=t.timeout_s)
     except urllib.error.HTTPError as exc:
         exc.close()
         if exc.code == 416:
-            t.remote_size = _content_range(exc.headers.get("Content-Range"))[1]
+            t.remote_size = _content_range(exc.headers.get("Content-Range"), t.url)[1]
             return None
         if exc.code == 404:
             raise DataNotFoundError(f"{t.url} answered 404 Not Found") from None
@@ -114,8 +152,18 @@ def _open(t: Transfer, start: int, end: int | None) -> http.client.HTTPResponse 
         raise _TransientError(f"cannot connect to {t.url}: {exc.reason}") from None
     except (OSError, http.client.HTTPException) as exc:
         raise _TransientError(f"cannot connect to {t.url}: {exc!r}") from None
-    if response.status == 206:
-        got_start, size = _content_range(response.headers.get("Content-Range"))
+    try:
+        return _check_reply(t, response, start, end)
+    except BaseException:
+        response.close()
+        raise
+
+
+def _check_reply(t: Transfer, response: http.client.HTTPResponse, start: int,
+                 end: int | None) -> http.client.HTTPResponse:
+    """Record what the reply says of the remote file; refuse a ``206`` for another range."""
+    if getattr(response, "status", None) == 206:
+        got_start, size = _content_range(response.headers.get("Content-Range"), t.url)
         if got_start != start:
             response.close()
             raise DownloadError(f"{t.url} sent bytes from {got_start} when asked from {start}; "
@@ -123,17 +171,18 @@ def _open(t: Transfer, start: int, end: int | None) -> http.client.HTTPResponse 
         t.remote_size = size if size is not None else t.remote_size
     else:
         t.range_ignored = start > 0 or end is not None
-        length = response.headers.get("Content-Length")
-        t.remote_size = int(length) if length is not None else t.remote_size
+        length = _header_int(t, "Content-Length", response.headers.get("Content-Length"))
+        t.remote_size = length if length is not None else t.remote_size
     return response
 
 
 def _read_body(t: Transfer, response: http.client.HTTPResponse, start: int, end: int | None) -> Iterator[bytes]:
     """Yield the body of one response from remote byte ``start`` up to ``end``."""
-    length = response.headers.get("Content-Length")
-    expected = int(length) if length is not None else None
+    expected = _header_int(t, "Content-Length", response.headers.get("Content-Length"))
     received = 0
-    skip = start if response.status == 200 else 0
+    # Only a 206 (checked by _check_reply) starts at ``start``; anything else (200, or a
+    # status-less reply such as a file: URL's) is the whole file from byte 0.
+    skip = 0 if getattr(response, "status", None) == 206 else start
     pos = start
     while end is None or pos < end:
         if skip:
@@ -166,26 +215,41 @@ def iter_range(t: Transfer, start: int, end: int | None = None) -> Iterator[byte
         DownloadError: a non-transient HTTP error, or transient ones that outlasted the retries.
     """
     pos = start
-    for attempt in range(RETRIES + 1):
+    failures = 0
+    while True:
         try:
             response = _open(t, pos, end)
             if response is None:
                 return
             with response:
+                asked_from = pos
                 for data in _read_body(t, response, pos, end):
                     pos += len(data)
                     yield data
+                short = getattr(response, "status", None) == 206 and pos > asked_from
+            limits = [x for x in (end, t.remote_size) if x is not None]
+            if short and (not limits or pos < min(limits)):
+                continue  # an honest short 206: ask for the rest (each answer moved us on, so this ends)
             return
         except DoodleKitError:
             raise
         except (_TransientError, OSError, http.client.HTTPException) as exc:
-            if attempt == RETRIES:
-                raise DownloadError(
-                    f"downloading {t.url} failed after {RETRIES + 1} tries ({exc}); "
-                    f"{pos - start} bytes of the range from byte {start} arrived and nothing partial was "
-                    f"kept. Try again later, or {_OFFLINE_HINT}"
-                ) from None
-            time.sleep(RETRY_BACKOFF_S * 2**attempt)
+            failures += 1
+            if failures > RETRIES:
+                raise DownloadError(_failure_message(t, exc, start, pos)) from None
+            time.sleep(RETRY_BACKOFF_S * 2 ** (failures - 1))
+
+
+def _failure_message(t: Transfer, exc: BaseException, start: int, pos: int) -> str:
+    """Why the last try failed, how much arrived and what to do."""
+    arrived = (f"{pos - start} bytes of the range from byte {start} arrived and nothing partial was kept")
+    timed_out = isinstance(exc, TimeoutError) or "timed out" in str(exc)
+    if timed_out:
+        return (f"downloading {t.url} timed out: the server sent nothing for {t.timeout_s:g} s, "
+                f"{RETRIES + 1} tries in a row; {arrived}. To wait longer, set DOODLEKIT_TIMEOUT (seconds, "
+                f"now {t.timeout_s:g}) or Settings.timeout; or try again later, or {_OFFLINE_HINT}")
+    return (f"downloading {t.url} failed after {RETRIES + 1} tries ({exc}); {arrived}. "
+            f"Try again later, or {_OFFLINE_HINT}")
 
 
 def copy_range(t: Transfer, start: int, end: int, sink: BinaryIO) -> None:

@@ -6,6 +6,8 @@ environment variable       meaning
 ``DOODLEKIT_QUICKDRAW_URL`` base URL of the dataset bucket (default: Google's public one)
 ``DOODLEKIT_DATA``          a read-only local mirror laid out like the bucket
 ``DOODLEKIT_CACHE``         a writable cache (default: the platform's user cache dir)
+``DOODLEKIT_TIMEOUT``       seconds a download may wait for the server before a try fails
+                           (default 30; each file gets 3 tries)
 =========================  =========================================================
 
 :func:`get_settings` resolves them into one :class:`Settings`. Every function and dataset
@@ -17,11 +19,15 @@ the cache, then downloaded into the cache.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import platformdirs
+
+from doodlekit.errors import SettingsError
 
 DEFAULT_BASE_URL = "https://storage.googleapis.com/quickdraw_dataset/full"
 FORMATS = ("bitmap", "simplified", "raw")
@@ -44,26 +50,68 @@ class Settings:
         base_url: bucket URL without a trailing slash.
         data_dir: read-only mirror, or ``None`` when there is none.
         cache_dir: writable cache folder (created on first write).
+        timeout: seconds a connect or a read may wait for the server before the try fails
+            (``None``: the default, :data:`doodlekit.data.http.TIMEOUT_S`, 30 s).
     """
 
     base_url: str
     data_dir: Path | None
     cache_dir: Path
+    timeout: float | None = None
+
+
+def _check_url(url: str) -> str:
+    """``url`` without its trailing slash, when it is an ``http(s)://host/...`` URL."""
+    parts = urlsplit(url)
+    if parts.scheme == "file" or (not parts.scheme and "://" not in url and os.path.isdir(os.path.expanduser(url))):
+        raise SettingsError(
+            f"the bucket URL {url!r} (--url / DOODLEKIT_QUICKDRAW_URL) is a local folder; doodlekit downloads only "
+            "over http(s). Point DOODLEKIT_DATA (or --data) at the folder instead: it is read in place, "
+            "without copies, and must be laid out like the bucket (numpy_bitmap/cat.npy, simplified/cat.ndjson)"
+        )
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(
+            f"the bucket URL {url!r} (--url / DOODLEKIT_QUICKDRAW_URL) is not an http(s) URL with a host; "
+            f"use e.g. {DEFAULT_BASE_URL}, or unset it for that default"
+        )
+    return url.rstrip("/")
+
+
+def _check_timeout(value: str | float) -> float:
+    """A positive, finite number of seconds."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise SettingsError(
+            f"the download timeout {value!r} (DOODLEKIT_TIMEOUT / Settings.timeout) is not a positive number "
+            "of seconds; use e.g. DOODLEKIT_TIMEOUT=60"
+        )
+    return seconds
 
 
 def get_settings(
     base_url: str | None = None,
     data_dir: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None = None,
+    timeout: float | None = None,
 ) -> Settings:
-    """Resolve settings: arguments first, then environment variables, then defaults."""
+    """Resolve settings: arguments first, then environment variables, then defaults.
+
+    Raises:
+        SettingsError: the URL is not ``http(s)://host...`` (a ``file:`` URL or a folder points
+            to DOODLEKIT_DATA instead), or the timeout is not a positive number of seconds.
+    """
     url = base_url or os.environ.get("DOODLEKIT_QUICKDRAW_URL") or DEFAULT_BASE_URL
+    seconds = timeout if timeout is not None else (os.environ.get("DOODLEKIT_TIMEOUT") or None)
     data = data_dir or os.environ.get("DOODLEKIT_DATA") or None
     cache = cache_dir or os.environ.get("DOODLEKIT_CACHE") or platformdirs.user_cache_dir("doodlekit")
     return Settings(
-        base_url=url.rstrip("/"),
+        base_url=_check_url(url),
         data_dir=Path(data).expanduser() if data else None,
         cache_dir=Path(cache).expanduser(),
+        timeout=None if seconds is None else _check_timeout(seconds),
     )
 
 

@@ -28,6 +28,7 @@ import io
 import json
 import os
 import platform
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -66,6 +67,8 @@ DEFAULT_HELDOUT: tuple[str, ...] = ("lion", "train", "tree")
 DEFAULT_PER_CLASS, DEFAULT_EPOCHS, DEFAULT_SEEDS = 2000, 3, (0, 1, 2)
 #: ``--quick``: one seed and a smaller budget (the whole run in about 1 minute).
 QUICK_PER_CLASS, QUICK_EPOCHS, QUICK_SEEDS, QUICK_MAP_POINTS = 800, 2, (0,), 1500
+#: Largest training seed (torch and numpy take seeds as 64-bit integers).
+MAX_SEED = 2**63 - 1
 #: Seed of the train/val/test split (fixed, so every run is tested on the same drawings).
 SPLIT_SEED = 0
 #: Progress-bar phases of one run.
@@ -203,8 +206,12 @@ def _configure(
     per_class = per_class if per_class is not None else (QUICK_PER_CLASS if quick else DEFAULT_PER_CLASS)
     epochs = epochs if epochs is not None else (QUICK_EPOCHS if quick else DEFAULT_EPOCHS)
     map_points = map_points if map_points is not None else (QUICK_MAP_POINTS if quick else MAX_POINTS)
-    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
-        raise RunConfigError(f"seeds must be distinct non-negative integers, got {list(seeds)}; e.g. --seeds 0,1,2.")
+    whole = all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in seeds)
+    if not seeds or not whole or len(set(seeds)) != len(seeds) or not 0 <= min(seeds) <= max(seeds) <= MAX_SEED:
+        shown = ", ".join(str(s) if len(str(s)) <= 24 else f"{str(s)[:20]}..." for s in list(seeds)[:10])
+        raise RunConfigError(
+            f"seeds must be distinct whole numbers from 0 to 2**63 - 1, got [{shown}]; e.g. --seeds 0,1,2."
+        )
     if per_class < 10 or epochs < 1 or not 3 <= map_points <= MAX_POINTS:
         raise RunConfigError(
             f"need per_class >= 10 (so that every split holds drawings), epochs >= 1 and 3 <= map_points <= "
@@ -233,11 +240,26 @@ def _run_path(out: Path, variant: str, seed: int, suffix: str) -> Path:
     return out / "runs" / f"{variant}-seed{seed}{suffix}"
 
 
+def _check_writable(out: Path) -> None:
+    """Create ``out`` and write (and remove) a file in it, so that an unwritable folder fails before any training."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise RunConfigError(
+            f"--out {out} cannot be written ({exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}); "
+            "pass a folder you can write to (it is created if missing)."
+        ) from exc
+
+
 def _prepare_out(out: Path, config: ReproduceConfig, force: bool) -> None:
-    """Check ``out``: missing, empty, an unfinished run of this config, or ``force``; else raise."""
+    """Check ``out``: missing, empty, an unfinished run of this config, or ``force``; else raise. It must be
+    writable (it is created here), checked before any training."""
     if out.exists() and not out.is_dir():
         raise OutputExistsError(f"--out {out} is a file; pass a folder (it is created if missing).")
-    if force or not out.exists() or not any(out.iterdir()):
+    _check_writable(out)
+    if force or not any(out.iterdir()):
         return
     for path in sorted((out / "runs").glob("*.json")):
         if _load_run(path, config) is not None:
@@ -477,11 +499,14 @@ def run(
 
     Raises:
         OutputExistsError: ``out`` is non-empty and holds no run of this configuration (without ``force``).
+        RunConfigError: ``out`` is empty or cannot be created and written (checked before any training).
         RunConfigError, UnknownCategoryError, LabelVectorError: see :func:`make_config`.
     """
     started = time.perf_counter()
     config, labels = _configure(categories, heldout, per_class=per_class, epochs=epochs, seeds=seeds,
                                 vectors=vectors, quick=quick, map_points=map_points)
+    if not os.fspath(out).strip():
+        raise RunConfigError("--out is empty; pass the folder to write the results to (it is created if missing).")
     out = Path(out)
     _prepare_out(out, config, force)
     settings = settings or get_settings()

@@ -1,8 +1,16 @@
 """Checkpoints of :class:`~doodlekit.model.network.DoodleNet`: written atomically, read with
-``torch.load(weights_only=True)``, checked against the categories and label vectors asked for."""
+``torch.load(weights_only=True)``, checked against the categories and label vectors asked for.
+
+A checkpoint also stores ``state_sha256``, the SHA-256 of its weights (:func:`state_dict_sha256`),
+checked on load: torch ignores the zip's CRCs, so a flipped byte in the weights would
+otherwise load silently. Checkpoints written before it was added (the kit's reference lesson
+models among them) have none and still load; the lessons check those files' own SHA-256,
+pinned in ``doodlekit/reference/lesson-models.json``.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import zipfile
@@ -23,6 +31,19 @@ from doodlekit.semantics.labels import label_vectors as build_label_vectors  # n
 
 #: ``format`` entry of every checkpoint written by :func:`save_checkpoint`.
 CHECKPOINT_FORMAT = "doodlekit-checkpoint-1"
+#: Entries of a checkpoint; ``state_sha256`` is absent from those written before it was added.
+_ENTRIES = frozenset({"format", "state_dict", "hparams", "categories", "vectors", "config", "metrics"})
+_DIGEST = "state_sha256"
+
+
+def state_dict_sha256(state_dict: dict[str, torch.Tensor]) -> str:
+    """Hex SHA-256 of a state dict: per tensor in name order, its name, dtype, shape and bytes."""
+    digest = hashlib.sha256()
+    for name in sorted(state_dict):
+        tensor = state_dict[name].detach().cpu().contiguous()
+        digest.update(f"{name}\0{tensor.dtype}\0{tuple(tensor.shape)}\0".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def save_checkpoint(
@@ -57,9 +78,11 @@ def save_checkpoint(
             f"({len(categories)} names) and the label vectors ({len(label_vectors)} names) hold {relation}; "
             "pass the categories and label vectors the model was trained with"
         )
+    state_dict = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
     payload = {
         "format": CHECKPOINT_FORMAT,
-        "state_dict": {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()},
+        "state_dict": state_dict,
+        _DIGEST: state_dict_sha256(state_dict),
         "hparams": dict(model.hparams),
         "categories": categories,
         "vectors": {
@@ -86,14 +109,31 @@ def _read_checkpoint(path: Path) -> dict[str, Any]:
     redo = "Delete it and save the checkpoint again (train_variant(...).save(path))."
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, zipfile.BadZipFile) as exc:
-        raise CorruptFileError(f"{path} is not a readable doodlekit checkpoint ({exc}). {redo}") from exc
-    expected = {"format", "state_dict", "hparams", "categories", "vectors", "config", "metrics"}
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT or set(payload) != expected:
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, KeyError, IndexError,
+            zipfile.BadZipFile) as exc:
+        reason = f"{type(exc).__name__}: {exc}" if isinstance(exc, (KeyError, IndexError)) else str(exc)
+        raise CorruptFileError(
+            f"{path} is not a readable doodlekit checkpoint (not a torch file, or a damaged one: {reason}). {redo}"
+        ) from exc
+    if (not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT
+            or set(payload) - {_DIGEST} != _ENTRIES):
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise CorruptFileError(
             f"{path} is not a doodlekit checkpoint (format {found!r}, expected {CHECKPOINT_FORMAT!r}). {redo}"
         )
+    if _DIGEST in payload:  # older checkpoints have none: their weights are not checked here
+        state = payload["state_dict"]
+        try:
+            found = state_dict_sha256(state)
+        except (AttributeError, TypeError, RuntimeError) as exc:
+            raise CorruptFileError(f"{path} is damaged: its weights are not a state dict of tensors ({exc}). "
+                                   f"{redo}") from exc
+        if found != payload[_DIGEST]:
+            raise CorruptFileError(
+                f"{path} is damaged: its weights do not match the SHA-256 recorded when it was saved "
+                f"({found[:12]}... instead of {str(payload[_DIGEST])[:12]}...), so some bytes changed on disk "
+                f"or in a copy. {redo}"
+            )
     return payload
 
 

@@ -221,6 +221,16 @@ def _unit(vector: np.ndarray) -> np.ndarray | None:
     return vector / norm if np.isfinite(norm) and norm > 0 else None
 
 
+def _not_unit(vector: np.ndarray) -> str:
+    """Why ``vector`` has no unit vector (:func:`_unit` gave None): NaN / infinite values, or all zeros."""
+    values = np.asarray(vector, dtype=np.float64)
+    if np.isnan(values).any():
+        return "a vector with NaN values"
+    if not np.isfinite(values).all() or not np.isfinite(np.linalg.norm(values)):
+        return "a vector with infinite (or overflowing) values"
+    return "a zero vector"
+
+
 def _explicit_vector(value: np.ndarray, dim: int) -> tuple[np.ndarray | None, str]:
     vector = np.asarray(value, dtype=np.float64)
     if vector.shape != (dim,):
@@ -246,8 +256,9 @@ def _build(kv: KeyedVectors, name: str) -> tuple[np.ndarray | None, str]:
     token = _find(kv, [c for phrase in phrases for c in _token_candidates(phrase)])
     kind = "token" if len(words) == 1 else "phrase token"
     if token is not None:
-        unit = _unit(kv.get_vector(token))
-        return (unit, f"{kind} {token!r}") if unit is not None else (None, f"{kind} {token!r} has a zero vector")
+        vector = kv.get_vector(token)
+        unit = _unit(vector)
+        return (unit, f"{kind} {token!r}") if unit is not None else (None, f"{kind} {token!r} has {_not_unit(vector)}")
     tried = " or ".join(repr(p) for p in phrases)
     if len(words) == 1:
         return None, f"no token {tried} (nor its case variants)"
@@ -257,8 +268,11 @@ def _build(kv: KeyedVectors, name: str) -> tuple[np.ndarray | None, str]:
     if missing:
         return None, f"no phrase token {tried}, and words missing for a mean: {', '.join(map(repr, missing))}"
     units = [_unit(kv.get_vector(token)) for token in found]
-    mean = None if any(u is None for u in units) else _unit(np.mean(units, axis=0))
     how = f"mean of {', '.join(map(repr, found))}"
+    bad = [(token, _not_unit(kv.get_vector(token))) for token, u in zip(found, units) if u is None]
+    if bad:
+        return None, f"{how}: {', '.join(f'{token!r} has {why}' for token, why in bad)}"
+    mean = _unit(np.mean(units, axis=0))
     return (mean, how) if mean is not None else (None, f"{how}: a zero vector")
 
 

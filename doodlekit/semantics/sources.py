@@ -330,16 +330,31 @@ def export_vectors(source: KeyedVectors | str | os.PathLike[str], path: str | os
     return path
 
 
+#: Most dimensions believed in a word2vec header (a larger one would allocate gigabytes for nothing).
+MAX_DIM = 100_000
+
+
 @lru_cache(maxsize=4)
 def _load_word2vec(path: str, mtime_ns: int, size: int) -> KeyedVectors:
     """A word2vec-format file; ``mtime_ns`` and ``size`` only key the cache."""
+    binary = _is_binary_word2vec(path)
     try:
-        kv = KeyedVectors.load_word2vec_format(path, binary=_is_binary_word2vec(path))
-    except (ValueError, EOFError) as exc:
+        kv = KeyedVectors.load_word2vec_format(path, binary=binary)
+    except (ValueError, EOFError, MemoryError) as exc:
         raise VectorSourceError(
             f"{path} is not a readable word2vec-format file ({exc}). Pass a file whose first line is "
             f"'<count> <dim>' followed by one word and its vector per entry, or '{DEFAULT_SPEC}'."
         ) from exc
+    if not binary:
+        with gensim.utils.open(path, "rb") as fin:
+            count = int(fin.readline().split()[0])
+            entries = sum(1 for line in fin if line.strip())
+        if entries > count:
+            raise VectorSourceError(
+                f"{path} holds {entries} entries but its first line says {count}, so only the first {count} "
+                "would be read: the count is wrong or the file was joined with another. Correct the first line "
+                "to '<count> <dim>'."
+            )
     kv.vectors.setflags(write=False)
     return kv
 
@@ -354,6 +369,12 @@ def _is_binary_word2vec(path: str) -> bool:
         raise VectorSourceError(
             f"{path} is not a word2vec-format file: its first line {header[:80]!r} should be '<count> <dim>'. "
             f"Pass a word2vec-format file (text or binary), a gensim-data model name, or '{DEFAULT_SPEC}'."
+        )
+    if int(fields[1]) > MAX_DIM or int(fields[1]) < 1:
+        raise VectorSourceError(
+            f"{path}: its first line {header[:80]!r} says vectors of {int(fields[1]):,} dimensions (word vectors "
+            f"have 1 to {MAX_DIM:,}); the file is damaged or not word2vec-format. Correct its first line to "
+            "'<count> <dim>'."
         )
     try:
         [float(x) for x in first.decode("utf-8").split()[1:]]
