@@ -11,7 +11,13 @@ logs every request. It can be told to misbehave for the next requests:
 - ``"slow"``: send the body in 1 KiB pieces, ``delay`` seconds apart;
 - ``"short"``: answer a ``Range`` with at most :data:`SHORT_BYTES` bytes, honestly
   (``206`` + a ``Content-Range`` for what is sent), as some servers and proxies do;
-- ``"bad_length"`` / ``"bad_range"``: send a non-numeric ``Content-Length`` / ``Content-Range``.
+- ``"bad_length"`` / ``"bad_range"``: send a non-numeric ``Content-Length`` / ``Content-Range``;
+- ``"long"``: answer a ``Range`` with up to :data:`SHORT_BYTES` bytes more than asked, honestly;
+- ``"wrong_range"``: answer a ``Range`` with the bytes from one byte later, honestly (``Content-Range`` says so);
+- ``"html"``: answer 200 with a small HTML page whatever was asked (a proxy's or captive portal's page);
+- ``"garbage"``: send the bytes asked with the right headers, each replaced by ``0xff`` (not UTF-8).
+
+:meth:`MirrorServer.script` sets a different mode (or none) for each of the next requests.
 """
 
 from __future__ import annotations
@@ -27,7 +33,10 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import unquote, urlsplit
 
-MODES = ("reset", "500", "404", "ignore_range", "slow", "short", "bad_length", "bad_range")
+MODES = ("reset", "500", "404", "ignore_range", "slow", "short", "bad_length", "bad_range", "long", "wrong_range",
+         "html", "garbage")
+#: The body of an ``"html"`` reply.
+HTML_PAGE = b"<!DOCTYPE html>\n<html><body><h1>Proxy error</h1><p>Please sign in.</p></body></html>\n"
 #: Most bytes a ``"short"`` reply sends.
 SHORT_BYTES = 4096
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)$")
@@ -60,6 +69,7 @@ class MirrorServer:
         self._mode: str | None = None
         self._times: int | None = None
         self._delay = 0.0
+        self._script: list[str | None] = []
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},
@@ -82,6 +92,14 @@ class MirrorServer:
         with self._lock:
             self._mode, self._times, self._delay = mode, times, delay
 
+    def script(self, modes: list[str | None]) -> None:
+        """Misbehave as ``modes[k]`` for the ``k``-th next request (``None``: behave), then as :meth:`misbehave` said."""
+        unknown = [mode for mode in modes if mode is not None and mode not in MODES]
+        if unknown:
+            raise ValueError(f"unknown modes {unknown}; use some of {MODES}")
+        with self._lock:
+            self._script = list(modes)
+
     def reset_counters(self) -> None:
         """Forget the bytes sent and the requests logged so far."""
         with self._lock:
@@ -90,6 +108,8 @@ class MirrorServer:
 
     def _take_mode(self) -> tuple[str | None, float]:
         with self._lock:
+            if self._script:
+                return self._script.pop(0), self._delay
             mode = self._mode
             if self._times is not None:
                 self._times -= 1
@@ -121,6 +141,15 @@ def _handler_class(server: MirrorServer) -> type[BaseHTTPRequestHandler]:
                 server._log(path, range_header, status)
                 self.send_error(status)
                 return
+            if mode == "html":
+                server._log(path, range_header, 200)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(HTML_PAGE)))
+                self.end_headers()
+                server._count(len(HTML_PAGE))
+                self.wfile.write(HTML_PAGE)
+                return
             size = target.stat().st_size
             start, end = 0, size
             match = _RANGE.match(range_header or "")
@@ -130,6 +159,10 @@ def _handler_class(server: MirrorServer) -> type[BaseHTTPRequestHandler]:
                 end = min(size, int(match[2]) + 1) if match[2] else size
                 if mode == "short":
                     end = min(end, start + SHORT_BYTES)
+                elif mode == "long":
+                    end = min(size, end + SHORT_BYTES)
+                elif mode == "wrong_range":
+                    start, end = min(start + 1, size), min(end + 1, size)
                 if start >= size:
                     server._log(path, range_header, 416)
                     self.send_response(416)
@@ -157,6 +190,8 @@ def _handler_class(server: MirrorServer) -> type[BaseHTTPRequestHandler]:
                         data = fh.read(min(piece, stop - pos))
                         if mode == "slow":
                             time.sleep(delay)
+                        elif mode == "garbage":
+                            data = b"\xff" * len(data)
                         server._count(len(data))
                         self.wfile.write(data)
                         pos += len(data)

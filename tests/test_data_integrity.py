@@ -7,8 +7,8 @@ folders, misleading messages, file modes and Ctrl-C.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 import textwrap

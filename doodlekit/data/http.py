@@ -192,6 +192,12 @@ def _read_body(t: Transfer, response: http.client.HTTPResponse, start: int, end:
         if not data:
             if expected is not None and received < expected:
                 raise _TransientError(f"connection closed after {received} of {expected} bytes")
+            if skip:  # a whole "file" that ends before the byte asked from: not the file we are reading
+                raise DownloadError(
+                    f"{t.url} answered a request for the bytes from {start} with a whole body of only {received} "
+                    "bytes (a proxy's or login page, or the file changed on the server); nothing of it was kept. "
+                    "Try again later, or another DOODLEKIT_QUICKDRAW_URL (--url)"
+                )
             return
         received += len(data)
         t.bytes_moved += len(data)
