@@ -148,9 +148,10 @@ def long_bucket(folder: Path, mirror: Path) -> Path:
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
-    """Every file under ``folder``: (size, mtime in ns), by relative path."""
+    """Every data file under ``folder``: (size, mtime in ns), by relative path. Lock files are left
+    out: reading a cached file takes its cross-process lock, which touches the empty ``.lock``."""
     return {str(path.relative_to(folder)): (path.stat().st_size, path.stat().st_mtime_ns)
-            for path in sorted(folder.rglob("*")) if path.is_file()}
+            for path in sorted(folder.rglob("*")) if path.is_file() and path.suffix != ".lock"}
 
 
 def _kernel_environment(pid: int) -> dict[str, str]:
