@@ -2,7 +2,7 @@
 #   make lab    create .venv, install the kit with the "lab" extra, open JupyterLab on notebooks/
 #   make test   create .venv, install the kit with the "test" extra, run the whole test suite
 # Each (re)installs only when pyproject.toml is newer than the last install (a stamp file in .venv).
-# Extra pytest arguments: make test PYTEST_ARGS="-k hashing -x"
+# Extra pytest arguments: make test PYTEST_ARGS="-k hashers -x"
 # The fast lane, under a minute on 2 cores (no notebooks, browsers or training runs, the tests marked
 # slow; see conftest.py): make test PYTEST_ARGS="-m 'not slow'"
 
