@@ -93,3 +93,30 @@ def test_subpackages_export_their_modules_names_lazily() -> None:
 
     with pytest.raises(AttributeError, match="has no attribute 'NoSuchThing'"):
         doodlekit.retrieval.NoSuchThing  # noqa: B018
+
+
+@pytest.mark.parametrize("package", sorted(part for part, level in LAYERS.items()
+                                           if (PACKAGE / part / "__init__.py").is_file() and part != "reference"))
+def test_each_subpackage_exports_exactly_its_modules_public_names(package: str) -> None:
+    """The lazy export table of ``doodlekit.<package>`` lists every public top-level name of its modules."""
+    import importlib
+
+    defined = {}
+    for path in sorted((PACKAGE / package).glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names = [node.name]
+            elif isinstance(node, ast.Assign):
+                names = [n.id for target in node.targets for n in ast.walk(target) if isinstance(n, ast.Name)]
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                names = [node.target.id]
+            else:
+                names = []
+            defined.update({name: path.stem for name in names if not name.startswith("_")})
+    exported = importlib.import_module(f"doodlekit.{package}").__all__
+    assert sorted(exported) == sorted(defined), (
+        f"doodlekit.{package}'s export table in __init__.py is out of date: missing "
+        f"{sorted(set(defined) - set(exported))}, stale {sorted(set(exported) - set(defined))}"
+    )

@@ -37,6 +37,7 @@ __getattr__, __dir__, __all__ = lazy(__name__, {
     'QUICK_EPOCHS': 'reproduce',
     'QUICK_SEEDS': 'reproduce',
     'QUICK_MAP_POINTS': 'reproduce',
+    'MAX_SEED': 'reproduce',
     'SPLIT_SEED': 'reproduce',
     'PHASES': 'reproduce',
     'CE_ZERO_SHOT': 'reproduce',

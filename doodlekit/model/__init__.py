@@ -39,6 +39,7 @@ __getattr__, __dir__, __all__ = lazy(__name__, {
     'predict_proba': 'inference',
     'evaluate': 'inference',
     'CHECKPOINT_FORMAT': 'checkpoints',
+    'state_dict_sha256': 'checkpoints',
     'save_checkpoint': 'checkpoints',
     'load_checkpoint': 'checkpoints',
     'History': 'training',

@@ -20,6 +20,7 @@ __getattr__, __dir__, __all__ = lazy(__name__, {
     'local_vector_names': 'sources',
     'local_vector_file': 'sources',
     'export_vectors': 'sources',
+    'MAX_DIM': 'sources',
     'STOP_WORDS': 'labels',
     'LabelVectors': 'labels',
     'label_vectors': 'labels',
