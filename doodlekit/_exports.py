@@ -8,10 +8,13 @@ from importlib import import_module
 from typing import Any
 
 
-def lazy(package: str, exports: dict[str, str]) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
-    """``(__getattr__, __dir__, __all__)`` for ``package``, whose ``exports`` map a public name to the
-    submodule (a name relative to ``package``) that defines it."""
+def lazy(
+    package: str, modules: dict[str, tuple[str, ...]]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
+    """``(__getattr__, __dir__, __all__)`` for ``package``, whose ``modules`` map each submodule (a name
+    relative to ``package``) to the public names it defines, which ``package`` re-exports."""
     namespace = import_module(package).__dict__
+    exports = {name: module for module, names in modules.items() for name in names}
 
     def __getattr__(name: str) -> Any:
         if name not in exports:

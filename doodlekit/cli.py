@@ -179,10 +179,10 @@ def add_lesson_models(subparsers: argparse._SubParsersAction) -> None:
     """``doodlekit lesson-models``: train the lessons' reference models (for maintainers)."""
     parser = subparsers.add_parser(
         "lesson-models", help="train the lessons' reference models with the lesson recipe (for maintainers)",
-        description="Train the three lesson models with doodlekit.experiments.lessons.LESSON's recipe and write them, with "
-                    "their SHA-256, recipe, history and test metrics, into --out. The kit ships the result in "
-                    "doodlekit/reference/, which the notebooks use so that their numbers are the same on every "
-                    "machine. About a minute on 2 CPU cores.",
+        description="Train the three lesson models with doodlekit.experiments.lessons.LESSON's recipe and write "
+                    "them, with their SHA-256, recipe, history and test metrics, into --out. The kit ships the "
+                    "result in doodlekit/reference/, which the notebooks use so that their numbers are the same on "
+                    "every machine. About a minute on 2 CPU cores.",
     )
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder (created)")
     parser.set_defaults(run=_run_lesson_models)

@@ -279,8 +279,9 @@ def _reference_section(results: Mapping[str, Any]) -> list[str]:
     lines = [
         "## Against the shipped reference",
         "",
-        f"This configuration is the kit's `{check['reference']}` reference, run on {_machine({'machine': check['machine']})} "
-        f"with torch {check['versions'].get('torch', '?')}: {verdict}. Training on another CPU changes the last digits "
+        f"This configuration is the kit's `{check['reference']}` reference, run on "
+        f"{_machine({'machine': check['machine']})} with torch {check['versions'].get('torch', '?')}: {verdict}. "
+        "Training on another CPU changes the last digits "
         "of every step, so a run here is compared with the reference like another seed, within the tolerance.",
         "",
         "| variant | metric | this run | reference | tolerance | within |",
