@@ -1,15 +1,22 @@
 """How faithful :mod:`doodlekit.data.raster` is to the dataset's own ``numpy_bitmap`` images.
 
-1. Classifier check: a multinomial logistic regression on 2x2-pooled real bitmaps of the 41
+1. Byte-exact rows: Google rendered each ``numpy_bitmap`` row from a drawing's simplified strokes,
+   and for 1,129 simplified drawings of the mirror that row is in the same category's bitmap file.
+   :func:`exact_rows` finds them without trusting the rasterizer under test (a drawing is paired
+   with its nearest bitmap row when they differ by under :data:`SAME_DRAWING` grey levels on
+   average, rendered with the numpy fallback) and counts how many each backend reproduces byte
+   for byte. Target: at least 99% with cairo.
+2. Classifier check: a multinomial logistic regression on 2x2-pooled real bitmaps of the 41
    categories that have bitmaps (and simplified strokes) in the mirror, scored on held-out real
    bitmaps, on rasterized simplified strokes and on rasterized raw strokes of the same categories.
    Rasterized strokes should score within 10 points of the held-out bitmaps.
-2. Pixel statistics (mean ink, nonzero and full-ink fractions, value histogram, bounding box) of
+3. Pixel statistics (mean ink, nonzero and full-ink fractions, value histogram, bounding box) of
    real bitmaps against rasterized strokes. Bitmaps and strokes are different drawings, so these
    compare distributions.
-3. Raw normalisation: the raw and simplified files hold the same drawings (same ``key_id``), so
-   :func:`doodlekit.data.raster.normalize_raw` is compared with the dataset's own simplification.
-4. Speed: milliseconds per :func:`doodlekit.data.raster.rasterize` call.
+4. Raw normalisation: the raw and simplified files hold the same drawings (same ``key_id``), so
+   :func:`doodlekit.data.raster.normalize_raw` is compared with the dataset's own simplification,
+   drawing by drawing and stroke by stroke.
+5. Speed: milliseconds per :func:`doodlekit.data.raster.rasterize` call.
 
 Run: ``python benchmarks/raster_fidelity.py`` (data from ``DOODLEKIT_DATA``); writes
 ``benchmarks/results/raster_fidelity.json``. ``tests/test_raster.py`` reuses the functions here.
@@ -27,6 +34,7 @@ from sklearn.linear_model import LogisticRegression
 
 from doodlekit.data import (
     DEFAULT_CATEGORIES,
+    available_backends,
     UNTUNED_CATEGORIES,
     load_bitmaps,
     load_drawings,
@@ -41,6 +49,14 @@ RESULTS = Path(__file__).resolve().parent / "results" / "raster_fidelity.json"
 CATEGORIES: tuple[str, ...] = tuple(sorted(DEFAULT_CATEGORIES + UNTUNED_CATEGORIES))
 #: Largest accepted gap, in accuracy points, between rasterized strokes and held-out bitmaps.
 MAX_GAP_POINTS = 10.0
+#: Simplified drawings of the mirror whose exact numpy_bitmap row is in the mirror (shared/README.md).
+MIRROR_EXACT_PAIRS = 1129
+#: Least fraction of those rows that :func:`~doodlekit.data.rasterize` with cairo must reproduce byte for byte.
+TARGET_EXACT_RATE = 0.99
+#: A drawing and a bitmap row within this mean absolute difference (grey levels) are the same drawing: a
+#: drawing and its own row differ by 0.34 on average (at most about 1) in the numpy fallback, the two closest
+#: other drawings in the mirror by about 9.
+SAME_DRAWING = 2.0
 
 
 @dataclass(frozen=True)
@@ -142,37 +158,87 @@ def matched_drawings(category: str) -> list[tuple[list, list]]:
     ]
 
 
+def exact_rows(categories: tuple[str, ...] = CATEGORIES) -> dict:
+    """How many drawings whose own bitmap row is in the mirror each backend reproduces byte for byte.
+
+    A simplified drawing is paired with its nearest bitmap row of the same category (Euclidean,
+    over all rows of the file) when their mean absolute difference, rendered by the numpy
+    fallback, is under :data:`SAME_DRAWING`.
+
+    Returns:
+        ``pairs`` and ``categories`` (how many have pairs), and per available backend
+        ``identical`` (count), ``rate`` (identical / pairs) and ``mean_abs_diff`` (grey levels).
+    """
+    found = {backend: {"identical": 0, "diffs": []} for backend in available_backends()}
+    pairs = paired_categories = 0
+    for category in categories:
+        rows = load_bitmaps(category, progress=False).astype(np.float32)
+        drawings = [record["drawing"] for record in load_drawings(category, progress=False)]
+        approximate = rasterize_many(drawings, backend="numpy").reshape(len(drawings), -1).astype(np.float32)
+        squared = (approximate**2).sum(1)[:, None] - 2 * approximate @ rows.T + (rows**2).sum(1)[None]
+        nearest = np.argmin(squared, axis=1)
+        same = np.abs(approximate - rows[nearest]).mean(axis=1) < SAME_DRAWING
+        pairs += int(same.sum())
+        paired_categories += bool(same.any())
+        for index in np.flatnonzero(same):
+            target = rows[nearest[index]].astype(np.uint8)
+            for backend, counts in found.items():
+                image = rasterize(drawings[index], backend=backend).reshape(-1)
+                counts["identical"] += bool(np.array_equal(image, target))
+                counts["diffs"].append(float(np.abs(image.astype(np.int16) - target).mean()))
+    return {
+        "pairs": pairs,
+        "categories": paired_categories,
+        **{
+            backend: {
+                "identical": counts["identical"],
+                "rate": counts["identical"] / max(pairs, 1),
+                "mean_abs_diff": float(np.mean(counts["diffs"])) if counts["diffs"] else 0.0,
+            }
+            for backend, counts in found.items()
+        },
+    }
+
+
 def raw_agreement(pairs: list[tuple[list, list]]) -> dict[str, float]:
     """How closely :func:`normalize_raw` reproduces the dataset's simplification of the same drawings.
 
-    ``exact_strokes``: fraction of strokes identical to the dataset's; ``point_ratio``: our point
-    count over the dataset's; ``mean_abs_pixel_diff``: mean |difference| (0-255) between the
-    rasters of ours and of the dataset's simplified drawing.
+    ``exact_drawings`` / ``exact_strokes``: fraction of drawings / strokes identical to the
+    dataset's; ``same_point_count``: fraction of the differing strokes with as many points as the
+    dataset's (the rest differ by a point or more); ``point_ratio``: our point count over the
+    dataset's; ``mean_abs_pixel_diff``: mean |difference| (0-255) between the rasters of ours and of
+    the dataset's simplified drawing.
     """
-    exact = strokes = ours = theirs = 0
+    exact = drawings_exact = strokes = ours = theirs = differing = same_count = 0
     differences = []
     for raw, simplified in pairs:
         normalized = normalize_raw(raw)
+        drawings_exact += normalized == simplified
         strokes += len(simplified)
-        exact += sum(a == b for a, b in zip(normalized, simplified))
+        for a, b in zip(normalized, simplified):
+            exact += a == b
+            differing += a != b
+            same_count += a != b and len(a[0]) == len(b[0])
         ours += sum(len(stroke[0]) for stroke in normalized)
         theirs += sum(len(stroke[0]) for stroke in simplified)
         ink = rasterize(normalized).astype(np.int16) - rasterize(simplified).astype(np.int16)
         differences.append(np.abs(ink).mean())
     return {
         "drawings": len(pairs),
+        "exact_drawings": drawings_exact / len(pairs),
         "exact_strokes": exact / strokes,
+        "same_point_count": same_count / max(differing, 1),
         "point_ratio": ours / theirs,
         "mean_abs_pixel_diff": float(np.mean(differences)),
     }
 
 
-def milliseconds_per_drawing(drawings: list[list], fmt: str) -> float:
+def milliseconds_per_drawing(drawings: list[list], fmt: str, backend: str | None = None) -> float:
     """Median wall time of one :func:`rasterize` call, in ms."""
     times = []
     for drawing in drawings:
         start = time.perf_counter()
-        rasterize(drawing, fmt=fmt)
+        rasterize(drawing, fmt=fmt, backend=backend)
         times.append(time.perf_counter() - start)
     return float(np.median(times) * 1000)
 
@@ -183,8 +249,13 @@ def main() -> dict:
     scores = accuracies(data)
     gaps = {fmt: 100 * (scores[fmt] - scores["heldout"]) for fmt in ("simplified", "raw")}
     pairs = [pair for category in CATEGORIES for pair in matched_drawings(category)]
+    exact = exact_rows()
     result = {
         "what": "doodlekit.data.raster against the dataset's numpy_bitmap images (offline mirror)",
+        "backends_available": list(available_backends()),
+        "exact_rows": exact,
+        "target_exact_rate": TARGET_EXACT_RATE,
+        "meets_exact_target": bool(exact.get("cairo", {}).get("rate", 0.0) >= TARGET_EXACT_RATE),
         "categories": len(CATEGORIES),
         "classifier": "LogisticRegression(C=0.1) on 2x2-pooled real bitmaps",
         "images": {name: int(len(getattr(data, name))) for name in ("train", "heldout", "simplified", "raw")},
@@ -198,8 +269,11 @@ def main() -> dict:
         },
         "raw_normalisation_vs_dataset": raw_agreement(pairs),
         "ms_per_drawing": {
-            "simplified": milliseconds_per_drawing([simplified for _, simplified in pairs], "simplified"),
-            "raw": milliseconds_per_drawing([raw for raw, _ in pairs], "raw"),
+            f"{fmt} ({backend})": milliseconds_per_drawing(
+                [simplified if fmt == "simplified" else raw for raw, simplified in pairs[:500]], fmt, backend
+            )
+            for fmt in ("simplified", "raw")
+            for backend in available_backends()
         },
     }
     write_json_atomic(RESULTS, result)
@@ -208,6 +282,7 @@ def main() -> dict:
 
 if __name__ == "__main__":
     out = main()
-    print(json.dumps({key: out[key] for key in ("accuracy", "gap_points_vs_heldout", "ms_per_drawing")}, indent=1))
+    shown = ("exact_rows", "accuracy", "gap_points_vs_heldout", "ms_per_drawing")
+    print(json.dumps({key: out[key] for key in shown}, indent=1))
     print(json.dumps(out["pixel_statistics"], indent=1))
     print(json.dumps(out["raw_normalisation_vs_dataset"]), "->", RESULTS)

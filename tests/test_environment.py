@@ -24,6 +24,8 @@ PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 
 #: conda-forge names that differ from the PyPI names of the same packages.
 CONDA_TO_PYPI = {"pytorch": "torch", "playwright-python": "playwright"}
+#: conda-forge system libraries that a Python package of the list loads (pip cannot install them).
+CONDA_SYSTEM_LIBRARIES = {"cairo"}
 
 
 def pyproject_requirements() -> dict[str, SpecifierSet]:
@@ -41,6 +43,8 @@ def environment_yml() -> tuple[dict[str, SpecifierSet], list[str]]:
     reqs: dict[str, SpecifierSet] = {}
     for spec in conda:
         name, version = re.fullmatch(r"([A-Za-z0-9_.\-]+)\s*(.*)", spec).groups()
+        if name in CONDA_SYSTEM_LIBRARIES:
+            continue
         reqs[canonicalize_name(CONDA_TO_PYPI.get(name, name))] = SpecifierSet(version)
     for line in pip:
         if not line.startswith("-"):

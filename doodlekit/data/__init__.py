@@ -16,6 +16,7 @@ __getattr__, __dir__, __all__ = lazy(__name__, {
     "quickdraw": ("PIXELS", "NPY_HEADER_GUESS", "NPY_HEADER_MAX", "STALE_PART_S", "LOCK_TIMEOUT_S", "Source",
         "FetchReport", "load_bitmaps", "load_drawings", "fetch",),
     "raster": ("BOX", "LINE_WIDTH", "PADDING", "SUPERSAMPLE", "RESAMPLE_SPACING", "RDP_EPSILON",
-        "MAX_RESAMPLED_POINTS", "MAX_SIZE", "normalize_raw", "rasterize", "rasterize_many", "as_bitmaps",),
+        "MAX_RESAMPLED_POINTS", "MAX_SIZE", "BACKENDS", "ApproximateBitmapWarning", "available_backends",
+        "simplify_rdp", "normalize_raw", "rasterize", "rasterize_many", "StrokeRaster", "as_bitmaps",),
     "datasets": ("SPLITS", "split_indices", "QuickDrawBitmaps", "QuickDrawStrokes",),
 })
