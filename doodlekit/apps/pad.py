@@ -4,8 +4,10 @@
 :class:`DoodlePad` wires it to an ipycanvas canvas and a :class:`~doodlekit.apps.search.DoodleSearch`.
 The pad captures strokes through the canvas's mouse and touch events in the kernel,
 in canvas pixels (ipycanvas scales on-screen positions to canvas pixels), and turns
-them into a 28x28 bitmap with :func:`doodlekit.data.raster.rasterize` (``fmt="raw"``), the
-same rasterizer that builds bitmaps from the dataset's strokes.
+them into the 28x28 bitmap the dataset would hold for them: a
+:class:`~doodlekit.data.raster.StrokeRaster`, equal to
+:func:`doodlekit.data.raster.rasterize` (``fmt="raw"``) after every stroke, draws only
+the new stroke while the drawing's box stays put and keeps every state for Undo.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import base64
 import html
 import io
 import math
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 import ipycanvas
 import ipywidgets as widgets
@@ -23,7 +26,10 @@ from ipycanvas import Canvas, hold_canvas
 from PIL import Image
 
 from doodlekit.apps.search import Answer, DoodleSearch
-from doodlekit.data.raster import BOX, rasterize
+from doodlekit.data.raster import BOX, StrokeRaster, rasterize
+from doodlekit.data.settings import Settings
+from doodlekit.model.training import Trained
+from doodlekit.model.variants import VARIANTS
 
 #: Most points kept per stroke; later points of a longer stroke are dropped. The raw
 #: Quick, Draw! drawings of the lesson's categories have at most 371 points per stroke,
@@ -37,6 +43,9 @@ MAX_STROKES = 64
 MIN_STEP = 1.0
 #: Pen width on the pad, as a fraction of the pad side.
 PEN_WIDTH = 0.025
+#: Ink of a stroke in progress goes to the browser at most this often (seconds; about one screen frame):
+#: moves in between are sent together as one polyline, so a fast dense stroke costs a few messages.
+INK_INTERVAL_S = 0.016
 #: On-screen enlargement of the 28x28 nearest-doodle thumbnails and of "what the model sees".
 THUMB_SCALE = 2
 SEEN_SCALE = 3
@@ -90,6 +99,7 @@ class StrokeRecorder:
         self.strokes: list[list[tuple[float, float]]] = []
         self.drawing = False
         self.points = 0
+        self._raster = StrokeRaster(28)
 
     @property
     def is_empty(self) -> bool:
@@ -132,21 +142,27 @@ class StrokeRecorder:
         return last, point
 
     def end(self) -> bool:
-        """Close the open stroke; True if one was open."""
+        """Close the open stroke (and draw it on the kept bitmap); True if one was open."""
         was_drawing, self.drawing = self.drawing, False
+        if was_drawing:
+            stroke = self.strokes[-1]
+            self._raster.push([[x for x, _ in stroke], [y for _, y in stroke]])
         return was_drawing
 
     def undo(self) -> bool:
-        """Remove the last stroke; False when there is none."""
+        """Remove the last stroke (the bitmap before it comes back as it was); False when there is none."""
         self.drawing = False
         if not self.strokes:
             return False
+        if len(self._raster.strokes) == len(self.strokes):
+            self._raster.pop()
         self.points -= len(self.strokes.pop())
         return True
 
     def clear(self) -> None:
         """Remove every stroke."""
         self.strokes.clear()
+        self._raster.clear()
         self.drawing = False
         self.points = 0
 
@@ -166,8 +182,14 @@ class StrokeRecorder:
         return [[[x for x, _ in stroke], [y for _, y in stroke]] for stroke in self.strokes]
 
     def to_bitmap(self) -> np.ndarray:
-        """What the model sees: (28, 28) uint8, ink 255 on paper 0 (all zeros when empty)."""
-        return rasterize(self.to_drawing(), fmt="raw")
+        """What the model sees: (28, 28) uint8, ink 255 on paper 0 (all zeros when empty).
+
+        ``rasterize(self.to_drawing(), fmt="raw")``, from the kept per-stroke bitmaps while no
+        stroke is open.
+        """
+        if self.drawing:
+            return rasterize(self.to_drawing(), fmt="raw")
+        return self._raster.bitmap
 
 
 def scale_to_pad(
@@ -208,7 +230,7 @@ def _png(image: np.ndarray, scale: int) -> bytes:
     return buffer.getvalue()
 
 
-def _predictions_html(answer: Answer, strokes: int) -> str:
+def _predictions_html(answer: Answer, strokes: int, known: int) -> str:
     rows = "".join(
         f'<div class="dk-prediction" data-label="{html.escape(label)}" '
         'style="display:flex;align-items:center;gap:6px;margin:2px 0">'
@@ -217,27 +239,42 @@ def _predictions_html(answer: Answer, strokes: int) -> str:
         f"<span>{100 * float(p):.0f}%</span></div>"
         for label, p in zip(answer.labels, answer.probabilities)
     )
-    header = f'<div class="dk-answer" data-strokes="{strokes}" style="line-height:1.3">'
-    return f"{header}<b>The model guesses</b>{rows}</div>"
+    header = f'<div class="dk-answer" data-strokes="{strokes}" data-unsure="{str(answer.unsure).lower()}" '
+    if answer.unsure:
+        return (
+            f'{header}style="line-height:1.3"><b class="dk-unsure">Not sure: this looks like none of the {known} '
+            f'things I know.</b><div style="color:#777">Closest of them:{rows}</div></div>'
+        )
+    return f'{header}style="line-height:1.3"><b>The model guesses</b>{rows}</div>'
 
 
-def _neighbours_html(answer: Answer) -> str:
+def _neighbours_html(answer: Answer, thumbnail: Callable[[int, np.ndarray], str]) -> str:
     cells = "".join(
         '<figure class="dk-neighbour" style="margin:0 4px;text-align:center;font-size:11px">'
-        f'<img alt="{html.escape(label)}" src="data:image/png;base64,'
-        f'{base64.b64encode(_png(thumbnail, THUMB_SCALE)).decode()}"/>'
+        f'<img alt="{html.escape(label)}" src="data:image/png;base64,{thumbnail(int(row), image)}"/>'
         f'<figcaption style="line-height:1.2">{html.escape(label)}<br/>{int(distance)} bits</figcaption></figure>'
-        for label, thumbnail, distance in zip(answer.neighbor_labels, answer.thumbnails, answer.neighbor_distances)
+        for row, label, image, distance in zip(
+            answer.neighbor_ids, answer.neighbor_labels, answer.thumbnails, answer.neighbor_distances
+        )
     )
     return f'<b>Nearest doodles (Hamming distance)</b><div style="display:flex;flex-wrap:wrap">{cells}</div>'
 
 
-def _meanings_html(answer: Answer) -> str:
-    items = ", ".join(
-        f'<span class="dk-meaning">{html.escape(label)} ({float(score):.2f})</span>'
-        for label, score in zip(answer.meanings, answer.meaning_scores)
-    )
-    return f'<div style="line-height:1.3"><b>Nearest labels by meaning (cosine)</b><div>{items}</div></div>'
+def _meanings_html(answer: Answer, top10: float | None) -> str:
+    def listing(names: tuple[str, ...], scores: np.ndarray, css: str) -> str:
+        return ", ".join(
+            f'<span class="{css}">{html.escape(label)} ({float(score):.2f})</span>' for label, score in zip(names, scores)
+        )
+
+    known = listing(answer.meanings, answer.meaning_scores, "dk-meaning")
+    parts = [f"<b>Nearest known labels by meaning (cosine)</b><div>{known}</div>"]
+    if answer.zero_shot:
+        measured = f"; the true name is in the top 10 for {100 * top10:.0f}% of unseen drawings" if top10 is not None else ""
+        parts.append(
+            f"<b>Among all 345 names</b> <i>(a zero-shot guess{measured})</i>"
+            f"<div>{listing(answer.zero_shot, answer.zero_shot_scores, 'dk-zero-shot')}</div>"
+        )
+    return f'<div style="line-height:1.3">{"".join(parts)}</div>'
 
 
 class DoodlePad(widgets.VBox):
@@ -256,7 +293,11 @@ class DoodlePad(widgets.VBox):
         seen: PNG image of the 28x28 bitmap the model sees.
         predictions, meanings, neighbours: HTML of the answer's three parts (the hint when
             empty); ``predictions`` holds one ``data-label`` element per guess inside a
-            ``.dk-answer`` element whose ``data-strokes`` counts the strokes answered.
+            ``.dk-answer`` element whose ``data-strokes`` counts the strokes answered and whose
+            ``data-unsure`` is ``"true"`` when the search is not sure (then it says so).
+
+    :meth:`from_trained` makes a pad for any trained model (the lesson's 15 categories, the
+    mirror's 41, a list of your own), able to say "not sure" and to guess among all 345 names.
 
     The canvas event handlers are public methods (``mouse_down``, ``mouse_move``,
     ``mouse_up``, ``touch_start``, ``touch_move``, ``touch_end``) so that code and
@@ -271,6 +312,9 @@ class DoodlePad(widgets.VBox):
         self.canvas = Canvas(width=size, height=size, layout=widgets.Layout(width=px, height=px, min_width=px))
         self.canvas.add_class("doodlekit-pad")
         self.pen = max(2.0, PEN_WIDTH * size)
+        self._ink: list[tuple[float, float]] = []  # points of the open stroke not yet sent to the browser
+        self._inked_at = 0.0
+        self._thumbnails: dict[int, str] = {}  # gallery row -> base64 PNG, made once
         seen_px = f"{28 * SEEN_SCALE}px"
         self.seen = widgets.Image(format="png", layout=widgets.Layout(width=seen_px, height=seen_px))
         self.seen.add_class("doodlekit-seen")
@@ -301,6 +345,30 @@ class DoodlePad(widgets.VBox):
         self.canvas.on_client_ready(self._client_ready)
         self.refresh()
 
+    @classmethod
+    def from_trained(cls, trained: Trained, *, size: int = 280, settings: Settings | None = None) -> DoodlePad:
+        """A pad for a trained model, e.g. one trained on the 41 categories of the offline mirror.
+
+        Indexes the model's test split (:meth:`DoodleSearch.build
+        <doodlekit.apps.search.DoodleSearch.build>`, the vectors its variant retrieves with) and
+        calibrates its "not sure" answer and zero-shot guess on held-out categories
+        (:meth:`~doodlekit.apps.search.DoodleSearch.know_limits`; the zero-shot guess only for
+        variants that train the embedding head).
+
+        Args:
+            trained: a :class:`~doodlekit.model.training.Trained` (e.g. ``lessons.trained(...)``,
+                or one read back from its checkpoint).
+            size: the canvas side, pixels.
+            settings: where the drawings are (None: the environment's).
+        """
+        variant = VARIANTS[trained.config.variant]
+        gallery = trained.dataset("test")
+        search = DoodleSearch.build(trained, gallery.images, gallery.targets, which=variant.retrieves_with)
+        search.know_limits(
+            trained.dataset("val").images, zero_shot=variant.retrieves_with == "embedding", settings=settings
+        )
+        return cls(search, size=size)
+
     def mouse_down(self, x: float, y: float) -> None:
         """Begin a stroke at canvas pixel (x, y) and ink a dot there."""
         point = self.recorder.begin(x, y)
@@ -311,17 +379,32 @@ class DoodlePad(widgets.VBox):
         self.canvas.fill_circle(point[0], point[1], self.pen / 2)
 
     def mouse_move(self, x: float, y: float) -> None:
-        """Extend the open stroke to (x, y) and ink the new segment."""
+        """Extend the open stroke to (x, y) and ink the new segment (sent at most every :data:`INK_INTERVAL_S`)."""
         segment = self.recorder.extend(x, y)
         if segment is not None:
-            (x0, y0), (x1, y1) = segment
-            self.canvas.stroke_line(x0, y0, x1, y1)
+            self._ink = self._ink or [segment[0]]
+            self._ink.append(segment[1])
+            if time.monotonic() - self._inked_at >= INK_INTERVAL_S:
+                self._send_ink()
+
+    def _send_ink(self) -> None:
+        """Send the open stroke's unsent segments to the browser as one polyline."""
+        if len(self._ink) > 1:
+            self.canvas.stroke_lines(self._ink)
+        self._ink = self._ink[-1:]
+        self._inked_at = time.monotonic()
+
+    def _end_stroke(self) -> None:
+        """Close the open stroke: ink what is left of it, then answer."""
+        self._send_ink()
+        self._ink = []
+        if self.recorder.end():
+            self.refresh()
 
     def mouse_up(self, x: float, y: float) -> None:
         """End the open stroke at (x, y) and answer the drawing."""
         self.mouse_move(x, y)
-        if self.recorder.end():
-            self.refresh()
+        self._end_stroke()
 
     def touch_start(self, touches: Sequence[tuple[float, float]]) -> None:
         """Begin a stroke at the first touch point."""
@@ -337,8 +420,7 @@ class DoodlePad(widgets.VBox):
         """End the open stroke (at the first lifted touch point, if given) and answer."""
         if touches:
             self.mouse_move(*touches[0])
-        if self.recorder.end():
-            self.refresh()
+        self._end_stroke()
 
     def undo(self) -> None:
         """Remove the last stroke, repaint and answer again."""
@@ -412,6 +494,12 @@ class DoodlePad(widgets.VBox):
             self.neighbours.value = ""
             return
         self.answer = self.search.answer(bitmap)
-        self.predictions.value = _predictions_html(self.answer, len(self.recorder.strokes))
-        self.meanings.value = _meanings_html(self.answer)
-        self.neighbours.value = _neighbours_html(self.answer)
+        self.predictions.value = _predictions_html(self.answer, len(self.recorder.strokes), len(self.search.categories))
+        self.meanings.value = _meanings_html(self.answer, self.search.zero_shot_top10)
+        self.neighbours.value = _neighbours_html(self.answer, self._thumbnail)
+
+    def _thumbnail(self, row: int, image: np.ndarray) -> str:
+        """Base64 PNG of gallery row ``row`` (its bitmap ``image``), encoded on first use."""
+        if row not in self._thumbnails:
+            self._thumbnails[row] = base64.b64encode(_png(image, THUMB_SCALE)).decode()
+        return self._thumbnails[row]

@@ -5,16 +5,20 @@ vectors, a binary hasher fitted on a gallery of bitmaps and a
 :class:`~doodlekit.retrieval.index.HammingIndex` of the gallery's codes. For each query bitmap it
 gives the top predictions with probabilities, the nearest gallery doodles by Hamming
 distance (ids, labels, thumbnails) and the labels whose vectors are nearest the
-embedding by cosine. The doodle pad asks it after every stroke; notebooks query many.
+embedding by cosine. Given an :class:`~doodlekit.model.openset.OpenSetRule` it also says when
+it is not sure the drawing is any of its categories, and given the label vectors of all 345
+names, where the drawing lands among them (a zero-shot guess). The doodle pad asks it after
+every stroke; notebooks query many.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -25,11 +29,21 @@ from doodlekit.data.files import read_npz, write_npz
 from doodlekit.data.raster import as_bitmaps
 from doodlekit.defaults import CODE_BITS
 from doodlekit.errors import CheckpointMismatchError, CorruptFileError
-from doodlekit.model.inference import embed, predict_proba
+from doodlekit.model.inference import INFER_BATCH, as_pixels, embed, to_input
 from doodlekit.model.network import DoodleNet
+from doodlekit.model.openset import (
+    CALIBRATION_DRAWINGS,
+    OpenSetRule,
+    calibrate,
+    heldout_split,
+    scores_from_outputs,
+    unknown_bitmaps,
+)
 from doodlekit.retrieval.hashers import ITQ, RandomHyperplaneLSH, hasher_class
 from doodlekit.retrieval.index import HammingIndex
+from doodlekit.data.settings import Settings
 from doodlekit.semantics.labels import LabelVectors, nearest_labels
+from doodlekit.semantics.vocabulary import all_label_vectors, label_ranks
 
 #: ``format`` entry of every file written by :meth:`DoodleSearch.save`.
 SEARCH_FORMAT = "doodlekit-search-2"
@@ -61,6 +75,10 @@ class Answer:
         thumbnails: (k, 28, 28) uint8 gallery bitmaps (ink 255 on paper 0).
         meanings: the categories whose label vectors are nearest the embedding.
         meaning_scores: (len(meanings),) float32 cosines of the embedding to those label vectors.
+        unsure: True when the search's open-set rule finds the drawing unlike every known category.
+        confidence: the open-set rule's score of the drawing (NaN without a rule).
+        zero_shot: the nearest names among all 345 category names (empty without them).
+        zero_shot_scores: (len(zero_shot),) float32 cosines of the embedding to those names' vectors.
     """
 
     labels: tuple[str, ...]
@@ -71,12 +89,17 @@ class Answer:
     thumbnails: np.ndarray
     meanings: tuple[str, ...]
     meaning_scores: np.ndarray
+    unsure: bool = False
+    confidence: float = float("nan")
+    zero_shot: tuple[str, ...] = ()
+    zero_shot_scores: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
 
     def __repr__(self) -> str:
         guesses = ", ".join(f"{name} {p:.2f}" for name, p in zip(self.labels, self.probabilities))
         near = ", ".join(f"{name} ({d})" for name, d in zip(self.neighbor_labels, self.neighbor_distances))
         meant = ", ".join(f"{name} {c:.2f}" for name, c in zip(self.meanings, self.meaning_scores))
-        return f"Answer(guesses: {guesses}; nearest doodles (bits): {near}; nearest meanings: {meant})"
+        unsure = "not sure; " if self.unsure else ""
+        return f"Answer({unsure}guesses: {guesses}; nearest doodles (bits): {near}; nearest meanings: {meant})"
 
 
 def _bitmaps(images: np.ndarray, what: str = "images") -> np.ndarray:
@@ -117,6 +140,11 @@ class DoodleSearch:
         gallery: (N, 28, 28) uint8 gallery bitmaps.
         which: the vectors that are hashed: ``"embedding"`` or ``"features"`` (see
             :func:`~doodlekit.model.inference.embed`).
+        open_set: the rule that says "not sure" (None: every answer is given as sure).
+        all_labels: label vectors of every category name, in the space of ``label_vectors``,
+            for the zero-shot guess (None: no guess).
+        zero_shot_top10: fraction of held-out drawings whose true name is among the 10 nearest
+            of ``all_labels`` (None until :meth:`know_limits` measured it).
     """
 
     def __init__(
@@ -135,6 +163,10 @@ class DoodleSearch:
         self.index = index
         self.gallery = _bitmaps(gallery, "gallery")
         self.which = which
+        self.open_set: OpenSetRule | None = None
+        self.all_labels: LabelVectors | None = None
+        self.zero_shot_top10: float | None = None
+        self._exact: DoodleNet | None = None
         if len(index) != len(self.gallery):
             raise ValueError(
                 f"the index holds {len(index)} codes for {len(self.gallery)} gallery bitmaps; build both together"
@@ -189,6 +221,59 @@ class DoodleSearch:
         index.add(fitted.fit_transform(embed(trained.model, images, which)), labels.astype(np.int64))
         return cls(trained.model, trained.label_vectors, fitted, index, images, which=which)
 
+    def _outputs(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(probabilities, logits, embeddings, hashed vectors) of (N, 28, 28) uint8 bitmaps, float32.
+
+        The numbers of :func:`~doodlekit.model.inference.predict_proba` and
+        :func:`~doodlekit.model.inference.embed` (on CPU, float64 and rounded to float32), from one
+        forward pass over a float64 copy of the model made once: copying the model for each of
+        those calls cost more than the pass itself (about 6 ms against 1 ms for one drawing).
+        """
+        device = next(self.model.parameters()).device
+        if self._exact is None:
+            self._exact = copy.deepcopy(self.model).to(torch.float64).eval() if device.type == "cpu" else self.model
+        net = self._exact
+        dtype = next(net.parameters()).dtype
+        pixels, chunks = as_pixels(images), []
+        with torch.no_grad():
+            for start in range(0, len(pixels), INFER_BATCH):
+                x = to_input(pixels[start : start + INFER_BATCH], device).to(dtype)
+                logits, embedding = net(x)
+                vectors = embedding if self.which == "embedding" else net.features(x)
+                chunks.append([out.float().cpu() for out in (logits.softmax(1), logits, embedding, vectors)])
+        probabilities, logits, embeddings, vectors = (torch.cat(parts).numpy() for parts in zip(*chunks))
+        return probabilities, logits, embeddings, vectors
+
+    def know_limits(
+        self, known_images: np.ndarray, *, zero_shot: bool = True, settings: Settings | None = None
+    ) -> DoodleSearch:
+        """Teach the search to say "not sure" and to guess among all 345 names; returns itself.
+
+        Calibrates :attr:`open_set` (:func:`~doodlekit.model.openset.calibrate`) on
+        ``known_images`` against the calibration categories of
+        :func:`~doodlekit.model.openset.heldout_split`, rendered from their strokes; with
+        ``zero_shot``, loads :attr:`all_labels` from the label vectors' source and measures
+        :attr:`zero_shot_top10` on the same held-out drawings.
+
+        Args:
+            known_images: (N, 28, 28) uint8 drawings of the model's categories it did not train on
+                (its validation split).
+            zero_shot: also set up the zero-shot guess (only for a model whose embedding head
+                was trained towards the label vectors).
+            settings: where the held-out drawings are (None: the environment's).
+        """
+        calibration, _ = heldout_split(self.categories)
+        unknown, labels, missing = unknown_bitmaps(calibration, CALIBRATION_DRAWINGS, settings=settings)
+        known = _bitmaps(known_images, "known_images")
+        self.open_set = calibrate(
+            self.model, self.label_vectors, known, unknown, categories=len(calibration) - len(missing)
+        )
+        if zero_shot:
+            self.all_labels = all_label_vectors(self.label_vectors.source)
+            ranks = label_ranks(embed(self.model, unknown), [calibration[i] for i in labels], self.all_labels)
+            self.zero_shot_top10 = float((ranks <= 10).mean())
+        return self
+
     def query(self, images: np.ndarray, *, top: int = 5, k: int = 8, meanings: int = 5) -> list[Answer]:
         """Answer many bitmaps at once.
 
@@ -196,7 +281,8 @@ class DoodleSearch:
             images: (N, 28, 28) or (N, 784) uint8 bitmaps (ink 255 on paper 0).
             top: predictions per answer (at most C).
             k: nearest gallery doodles per answer (at most the gallery size).
-            meanings: nearest labels by meaning per answer (at most C).
+            meanings: nearest labels by meaning per answer (at most C), and zero-shot guesses among
+                all names when :attr:`all_labels` is set.
 
         Returns:
             One :class:`Answer` per bitmap, in order.
@@ -205,15 +291,18 @@ class DoodleSearch:
         if not len(images):
             return []
         with _one_thread() if len(images) <= SINGLE_THREAD_QUERY else contextlib.nullcontext():
-            probabilities = predict_proba(self.model, images)
-            embeddings = embed(self.model, images)
-            vectors = embeddings if self.which == "embedding" else embed(self.model, images, self.which)
+            probabilities, logits, embeddings, vectors = self._outputs(images)
         found = self.index.search(self.hasher.transform(vectors), k)
         names = np.asarray(self.categories)
+        unsure, confidence = np.zeros(len(images), dtype=bool), np.full(len(images), np.nan)
+        if self.open_set is not None:
+            scores = scores_from_outputs(logits, embeddings, self.label_vectors)
+            unsure, confidence = self.open_set.unsure(scores), scores[self.open_set.score]
         answers = []
         for i, probs in enumerate(probabilities):
             best = np.argsort(-probs, kind="stable")[:top]
             near = nearest_labels(self.label_vectors, embeddings[i], meanings)
+            guess = nearest_labels(self.all_labels, embeddings[i], meanings) if self.all_labels is not None else []
             answers.append(
                 Answer(
                     labels=tuple(names[best].tolist()),
@@ -224,6 +313,10 @@ class DoodleSearch:
                     thumbnails=self.gallery[found.ids[i]],
                     meanings=tuple(name for name, _ in near),
                     meaning_scores=np.array([score for _, score in near], dtype=np.float32),
+                    unsure=bool(unsure[i]),
+                    confidence=float(confidence[i]),
+                    zero_shot=tuple(name for name, _ in guess),
+                    zero_shot_scores=np.array([score for _, score in guess], dtype=np.float32),
                 )
             )
         return answers

@@ -51,8 +51,9 @@ SUPERSAMPLE = 16
 RESAMPLE_SPACING = 1.0
 #: Ramer-Douglas-Peucker tolerance of the dataset's simplification, in box units.
 RDP_EPSILON = 2.0
-#: Most points one raw stroke is resampled to; a longer stroke gets a wider spacing.
-MAX_RESAMPLED_POINTS = 20_000
+#: Most points one raw stroke is resampled to; a longer stroke gets a wider spacing (the mirror's longest
+#: raw stroke is 36,000 units long in the 255 box, 99.9% are under 2,700).
+MAX_RESAMPLED_POINTS = 50_000
 #: Largest bitmap side :func:`rasterize` draws.
 MAX_SIZE = 512
 #: Rasterizers :func:`rasterize` knows, exact first: ``"cairo"`` (the dataset's own), ``"numpy"`` (approximate).
@@ -162,7 +163,8 @@ def simplify_rdp(points: np.ndarray, epsilon: float = RDP_EPSILON) -> np.ndarray
 
     A point's distance is to the infinite line through its span's two ends (to the first end when
     they coincide), not to the segment between them: with the segment distance, 23% of the
-    mirror's raw drawings simplify to the dataset's strokes, with the line distance 94%.
+    mirror's raw drawings simplify to the dataset's strokes, with the line distance 94%. Runs
+    compiled by numba (:func:`_rdp_kernel`; about 0.1 ms for 5,000 points).
 
     Args:
         points: (n, 2) float polyline.
@@ -171,27 +173,52 @@ def simplify_rdp(points: np.ndarray, epsilon: float = RDP_EPSILON) -> np.ndarray
     Returns:
         (m, 2) the kept points, in order; the ends are always kept.
     """
-    points = np.asarray(points, dtype=np.float64)
+    points = np.ascontiguousarray(points, dtype=np.float64)
     keep = np.zeros(len(points), dtype=bool)
     keep[[0, -1]] = True
-    spans = [(0, len(points) - 1)]
-    while spans:
-        first, last = spans.pop()
+    _compiled_rdp()(points, float(epsilon), keep, np.empty((len(points), 2), dtype=np.int64))
+    return points[keep]
+
+
+@functools.cache
+def _compiled_rdp() -> Any:
+    """:func:`_rdp_kernel` compiled by numba, cached on disk where a cache folder is writable."""
+    import numba
+
+    try:
+        return numba.njit(nogil=True, cache=True)(_rdp_kernel)
+    except RuntimeError:  # "cannot cache function ...: no locator available" (no writable cache directory)
+        return numba.njit(nogil=True)(_rdp_kernel)
+
+
+def _rdp_kernel(points: np.ndarray, epsilon: float, keep: np.ndarray, stack: np.ndarray) -> None:
+    """Mark in ``keep`` the points RDP keeps of (n, 2) ``points``; ``stack`` is (n, 2) int64 scratch.
+
+    Written for numba. A span (first, last) keeps its farthest inner point (the first of equals)
+    when that point is farther than ``epsilon`` from the line through its ends, and both halves
+    are then simplified the same way.
+    """
+    top = 1
+    stack[0, 0], stack[0, 1] = 0, len(points) - 1
+    while top > 0:
+        top -= 1
+        first, last = stack[top, 0], stack[top, 1]
         if last - first < 2:
             continue
-        start = points[first]
-        (dx, dy), inner = points[last] - start, points[first + 1 : last] - start
+        sx, sy = points[first, 0], points[first, 1]
+        dx, dy = points[last, 0] - sx, points[last, 1] - sy
         length = math.hypot(dx, dy)
-        if length > 0:
-            distance = np.abs(dx * inner[:, 1] - dy * inner[:, 0]) / length
-        else:
-            distance = np.hypot(inner[:, 0], inner[:, 1])
-        farthest = int(np.argmax(distance))
-        if distance[farthest] > epsilon:
-            middle = first + 1 + farthest
-            keep[middle] = True
-            spans += [(first, middle), (middle, last)]
-    return points[keep]
+        farthest, largest = first + 1, -1.0
+        for i in range(first + 1, last):
+            rx, ry = points[i, 0] - sx, points[i, 1] - sy
+            distance = abs(dx * ry - dy * rx) / length if length > 0 else math.hypot(rx, ry)
+            if distance > largest:
+                farthest, largest = i, distance
+        if largest > epsilon:
+            keep[farthest] = True
+            stack[top, 0], stack[top, 1] = first, farthest
+            stack[top + 1, 0], stack[top + 1, 1] = farthest, last
+            top += 2
 
 
 def _simplify_stroke(stroke: np.ndarray, shift: np.ndarray, scale: float) -> np.ndarray:

@@ -11,8 +11,10 @@ __getattr__, __dir__, __all__ = lazy(__name__, {
     "losses": ("DVSQ_MARGIN", "cross_entropy_loss", "cosine_hinge_loss", "fixed_margin_loss",
         "adaptive_margin_loss", "MultitaskLoss",),
     "config": ("SCHEDULES", "TrainConfig",),
-    "inference": ("INFER_BATCH", "BitmapData", "as_pixels", "to_input", "embed", "topk_accuracy", "predict_proba",
-        "evaluate",),
+    "inference": ("INFER_BATCH", "BitmapData", "as_pixels", "to_input", "embed", "topk_accuracy", "predict_logits",
+        "predict_proba", "evaluate",),
     "checkpoints": ("CHECKPOINT_FORMAT", "state_dict_sha256", "save_checkpoint", "load_checkpoint",),
     "training": ("History", "seed_everything", "fit", "Trained", "train_variant",),
+    "openset": ("SCORES", "CALIBRATION_DRAWINGS", "TEST_DRAWINGS", "scores_from_outputs", "confidence_scores",
+        "auroc", "choose_threshold", "OpenSetRule", "heldout_split", "unknown_bitmaps", "calibrate",),
 })

@@ -113,6 +113,11 @@ def topk_accuracy(scores: np.ndarray, labels: np.ndarray, k: int = 1) -> float:
     return float((top == labels[:, None]).any(axis=1).mean())
 
 
+def predict_logits(model: DoodleNet, images: np.ndarray, batch_size: int = INFER_BATCH) -> np.ndarray:
+    """Class logits (before the softmax): (N, 28, 28) uint8 -> (N, C) float32."""
+    return _infer(model, images, lambda net, x: [net(x)[0]], batch_size)[0].numpy()
+
+
 def predict_proba(model: DoodleNet, images: np.ndarray, batch_size: int = INFER_BATCH) -> np.ndarray:
     """Class probabilities (softmax of the logits): (N, 28, 28) uint8 -> (N, C) float32."""
     return _infer(model, images, lambda net, x: [net(x)[0].softmax(1)], batch_size)[0].numpy()

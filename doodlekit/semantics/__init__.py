@@ -10,4 +10,5 @@ __getattr__, __dir__, __all__ = lazy(__name__, {
         "load_vectors", "local_vector_names", "local_vector_file", "export_vectors", "MAX_DIM",),
     "labels": ("STOP_WORDS", "LabelVectors", "label_vectors", "unit_rows", "similarity_matrix", "adaptive_margins",
         "nearest_labels",),
+    "vocabulary": ("COMPOUND_PARTS", "all_label_vectors", "label_ranks",),
 })
