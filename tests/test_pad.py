@@ -1,4 +1,8 @@
-"""The doodle pad without a browser: the same handlers the canvas events call, real drawings."""
+"""The doodle pad without a browser: the same handlers the canvas events call, real drawings.
+
+Every drawing is one the tiny lesson model never trained on: a raw cat that matches none of its training
+or validation bitmaps, and categories outside its six.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from doodlekit.apps import (
     reannounce_canvas,
     scale_to_pad,
 )
-from doodlekit.data import load_drawings, rasterize
+from doodlekit.data import load_bitmaps, load_drawings, rasterize, split_indices
 from doodlekit.experiments import lessons
 
 SIZE = 280
@@ -67,9 +71,39 @@ def _drag(pad: DoodlePad, stroke: list) -> None:
 
 
 @pytest.fixture(scope="module")
-def cat(mirror: Path) -> list:
-    """A real simplified drawing of a cat (the mirror's first record), scaled to the pad."""
-    return scale_to_pad(load_drawings("cat", 1)[0]["drawing"], SIZE)
+def limited(search: DoodleSearch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DoodleSearch]:
+    """A second copy of the tiny search that says "not sure" and guesses among all 345 names."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(lessons.ENV_VAR, str(tiny_artifacts_dir(tmp_path_factory)))
+        trained = lessons.trained(**TINY)
+        yield lessons.doodle_search(**TINY).know_limits(trained.dataset("val").images)
+
+
+def unseen_raw(category: str, n: int = 1) -> list[list]:
+    """The first ``n`` raw drawings of ``category`` that the tiny model neither trained nor validated on: none
+    matches one of its training or validation rows within :data:`~doodlekit.experiments.lessons.SAME_DRAWING`
+    (as :func:`~doodlekit.experiments.lessons.unseen_drawings` does for the lesson's model)."""
+    rows = load_bitmaps(category, TINY["per_class"], progress=False).reshape(-1, 28, 28).astype(np.int16)
+    seen = rows[np.concatenate([split_indices(len(rows), category, split, seed=0) for split in ("train", "val")])]
+    unseen = []
+    for record in load_drawings(category, lessons.STROKE_ROWS, fmt="raw", progress=False):
+        if np.abs(seen - rasterize(record["drawing"], fmt="raw")).mean(axis=(1, 2)).min() > lessons.SAME_DRAWING:
+            unseen.append(record["drawing"])
+            if len(unseen) == n:
+                return unseen
+    pytest.fail(f"fewer than {n} raw {category} drawings are outside the tiny model's training and validation rows")
+
+
+@pytest.fixture(scope="module")
+def cat_drawing(mirror: Path) -> list:
+    """A real raw drawing of a cat that no lesson model trained on (canvas pixels)."""
+    return unseen_raw("cat")[0]
+
+
+@pytest.fixture(scope="module")
+def cat(cat_drawing: list) -> list:
+    """That cat, scaled to the pad."""
+    return scale_to_pad(cat_drawing, SIZE, box=None)
 
 
 def test_recorder_records_clips_and_decimates() -> None:
@@ -114,14 +148,15 @@ def test_scale_to_pad_keeps_the_margin() -> None:
     assert strokes == [[[20.0, 180.0], [180.0, 20.0]]]
 
 
-def test_real_drawing_through_canvas_events(pad: DoodlePad, search: DoodleSearch, cat: list) -> None:
+def test_real_drawing_through_canvas_events(pad: DoodlePad, search: DoodleSearch, cat: list, cat_drawing: list) -> None:
     assert pad.answer is None and "Draw a doodle" in pad.predictions.value
     for done, stroke in enumerate(cat, start=1):
         _drag(pad, stroke)
         assert len(pad.recorder.strokes) == done and not pad.recorder.drawing
         assert f'data-strokes="{done}"' in pad.predictions.value, "no answer after the stroke"
+        np.testing.assert_array_equal(pad.recorder.to_bitmap(), rasterize(pad.recorder.to_drawing(), fmt="raw"))
     bitmap = pad.recorder.to_bitmap()
-    original = rasterize(load_drawings("cat", 1)[0]["drawing"])
+    original = rasterize(cat_drawing, fmt="raw")
     overlap = ((bitmap > 127) & (original > 127)).sum() / ((bitmap > 127) | (original > 127)).sum()
     assert overlap > 0.9, f"the pad's bitmap matches the dataset rasterisation only {overlap:.2f} (IoU)"
     expected = search.answer(bitmap)
@@ -139,7 +174,11 @@ def test_undo_and_clear(pad: DoodlePad, cat: list) -> None:
     _drag(pad, cat[0])
     first = (pad.recorder.to_bitmap(), pad.answer.labels)
     _drag(pad, cat[1])
-    assert len(pad.recorder.strokes) == 2
+    _drag(pad, [[0, SIZE], [0, SIZE]])  # grows the drawing's box: every stroke is simplified again
+    assert len(pad.recorder.strokes) == 3
+    np.testing.assert_array_equal(pad.recorder.to_bitmap(), rasterize(pad.recorder.to_drawing(), fmt="raw"))
+    pad.undo()
+    np.testing.assert_array_equal(pad.recorder.to_bitmap(), rasterize(pad.recorder.to_drawing(), fmt="raw"))
     pad.undo()
     np.testing.assert_array_equal(pad.recorder.to_bitmap(), first[0])
     assert pad.answer.labels == first[1] and 'data-strokes="1"' in pad.predictions.value
@@ -238,3 +277,41 @@ def test_a_new_browser_view_gets_the_canvas_announced_and_repainted(
     commands = _command_ids(sent)
     assert commands[0] == COMMANDS["switchCanvas"], "the canvas was not re-announced to the new view"
     assert COMMANDS["fillRect"] in commands and COMMANDS["strokeLines"] in commands
+
+
+def test_a_fast_stroke_is_inked_in_a_few_messages(pad: DoodlePad, monkeypatch: pytest.MonkeyPatch) -> None:
+    sent = _sent_commands(pad.canvas, monkeypatch)
+    xs = [float(10 + i % 250) for i in range(300)]
+    _drag(pad, [xs, [float(10 + (i * 7) % 250) for i in range(300)]])
+    lines = _command_ids(sent).count(COMMANDS["strokeLines"])
+    assert 1 <= lines < 30, f"{lines} polylines sent for a 300-point stroke drawn at once"
+    assert len(pad.recorder.strokes[0]) == 300 and pad._ink == []
+
+
+def test_unseen_categories_get_not_sure_and_a_zero_shot_guess(limited: DoodleSearch) -> None:
+    assert limited.open_set is not None and limited.all_labels is not None and len(limited.all_labels.categories) == 345
+    assert 0 <= limited.zero_shot_top10 <= 1
+    refused = 0
+    for category in ("house", "tree", "lion"):  # none of the tiny model's six categories
+        for drawing in unseen_raw(category, 3):
+            pad = DoodlePad(limited, size=SIZE)
+            answer = pad.draw(scale_to_pad(drawing, SIZE, box=None))
+            assert answer.unsure == (answer.confidence < limited.open_set.threshold)
+            assert f'data-unsure="{str(answer.unsure).lower()}"' in pad.predictions.value
+            assert ("Not sure" in pad.predictions.value) == answer.unsure
+            assert len(answer.zero_shot) == 5 and set(answer.zero_shot) <= set(limited.all_labels.categories)
+            assert "Among all 345 names" in pad.meanings.value and "zero-shot guess" in pad.meanings.value
+            assert all(f"{name} (" in pad.meanings.value for name in answer.zero_shot)
+            refused += answer.unsure
+    assert refused >= 5, f"only {refused} of 9 drawings of unseen categories got 'not sure'"
+
+
+def test_pad_from_a_trained_model(tmp_path_factory: pytest.TempPathFactory) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(lessons.ENV_VAR, str(tiny_artifacts_dir(tmp_path_factory)))
+        trained = lessons.trained(**TINY)
+    pad = DoodlePad.from_trained(trained)
+    assert pad.search.categories == list(TINY["categories"]) and len(pad.search.gallery) == len(trained.dataset("test"))
+    assert pad.search.open_set is not None and pad.search.all_labels is not None
+    answer = pad.draw(scale_to_pad(unseen_raw("house")[0], SIZE, box=None))
+    assert answer is not None and len(answer.zero_shot) == 5
