@@ -2,11 +2,14 @@
 
 Each test serves ``notebooks/06_draw_and_search.ipynb``, runs it, replays a real Quick, Draw!
 drawing as mouse drags on the pad and checks that ink appears on the canvas and that the
-drawing's category is among the top-5 predictions. The Jupyter server is rooted, like ``make lab``'s
-and Binder's, at a folder laid out like the repository, and Voila is reached through it at exactly
-the URL paths the README gives (read from README.md). The drawing is the first simplified record
-of a lesson category that the model, run headless through the same pad code, puts first: the
-browser test then checks that the browser path reproduces it. Screenshots go to
+drawing's category is among the top-5 predictions; then it clears the pad, draws a category the
+model never saw and checks that the pad says "not sure" and gives a zero-shot guess among all 345
+names. The Jupyter server is rooted, like ``make lab``'s and Binder's, at a folder laid out like the
+repository, and Voila is reached through it at exactly the URL paths the README gives (read from
+README.md). Both drawings are ones the model never trained on (``lessons.unseen_drawings``): the
+first of a lesson category that the model, run headless through the same pad code as the notebook's,
+puts first, and the first of a category outside the lesson that it is not sure about; the browser
+test then checks that the browser path reproduces those answers. Screenshots go to
 ``test-artifacts/``. Servers run on 127.0.0.1 with a random port and token and throw-away
 Jupyter dirs; every process they started is stopped by PID.
 
@@ -30,7 +33,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +42,7 @@ import nbformat
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from doodlekit.apps import DoodlePad, scale_to_pad
-from doodlekit.data import load_drawings
+from doodlekit.apps import Answer, DoodlePad, scale_to_pad
 from doodlekit.experiments import lessons
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,6 +74,8 @@ CHROMIUM_ARGS = [
 ]
 #: Simplified records tried per category when choosing the drawing to replay.
 CANDIDATES = 10
+#: Categories the lesson model never saw, tried in order for the "not sure" drawing.
+UNSEEN_CATEGORIES = ("house", "tree", "skull", "sea turtle")
 #: Seconds to wait for a server to listen, for the notebook to show the pad, for an answer.
 SERVER_TIMEOUT = 60
 PAD_TIMEOUT = 90
@@ -96,6 +100,8 @@ class Lesson:
     artifacts: Path
     category: str
     drawing: list
+    unseen_category: str
+    unseen_drawing: list
 
 
 @pytest.fixture(scope="session")
@@ -114,17 +120,22 @@ def lesson(
         shutil.copytree(kept, folder, dirs_exist_ok=True)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(lessons.ENV_VAR, str(folder))
-        search = lessons.doodle_search()
+        search = lessons.doodle_search().know_limits(lessons.trained().dataset("val").images)  # as notebook 06
     if kept is not None:
         shutil.copytree(folder, kept, dirs_exist_ok=True)
-    for category in lessons.LESSON.categories:
-        for record in load_drawings(category, CANDIDATES, fmt="simplified"):
-            pad = DoodlePad(search)
-            answer = pad.draw(scale_to_pad(record["drawing"], pad.recorder.size))
-            if answer is not None and answer.labels[0] == category:
-                yield Lesson(folder, category, record["drawing"])
-                return
-    pytest.fail(f"the lesson model puts none of the first {CANDIDATES} drawings of any lesson category first")
+
+    def first(categories: tuple[str, ...], wanted: Callable[[str, Answer], bool]) -> tuple[str, list]:
+        for category in categories:
+            for record in lessons.unseen_drawings(category, "simplified", CANDIDATES):
+                pad = DoodlePad(search)
+                answer = pad.draw(scale_to_pad(record["drawing"], pad.recorder.size))
+                if answer is not None and wanted(category, answer):
+                    return category, record["drawing"]
+        pytest.fail(f"none of the first {CANDIDATES} unseen drawings of {categories} gets the answer wanted")
+
+    category, drawing = first(lessons.LESSON.categories, lambda name, answer: answer.labels[0] == name)
+    unseen_category, unseen_drawing = first(UNSEEN_CATEGORIES, lambda name, answer: answer.unsure)
+    yield Lesson(folder, category, drawing, unseen_category, unseen_drawing)
 
 
 def _free_port() -> int:
@@ -342,6 +353,24 @@ def _check_pad(page: Page, lesson: Lesson, name: str) -> None:
     assert ink_after > 0.01 * width * height, f"only {ink_after} ink pixels after drawing {strokes} strokes"
     assert len(labels) == 5, f"expected 5 predictions, got {labels}"
     assert lesson.category in labels, f"{lesson.category!r} is not among the top-5 predictions {labels}"
+    _check_not_sure(page, lesson, name)
+
+
+def _check_not_sure(page: Page, lesson: Lesson, name: str) -> None:
+    """Clear the pad, draw the unseen category, check the "not sure" answer and the zero-shot guess, screenshot."""
+    page.get_by_role("button", name="Clear").click()
+    page.locator(".doodlekit-predictions", has_text="Draw a doodle").wait_for(timeout=ANSWER_TIMEOUT * 1000)
+    _draw(page, lesson.unseen_drawing)
+    strokes = len(lesson.unseen_drawing)
+    answer = page.locator(f'.doodlekit-predictions .dk-answer[data-strokes="{strokes}"]')
+    answer.wait_for(timeout=ANSWER_TIMEOUT * 1000)
+    page.screenshot(path=SCREENSHOTS / f"{name}-not-sure.png")
+    assert answer.get_attribute("data-unsure") == "true", (
+        f"the pad is sure about a drawing of {lesson.unseen_category!r}, a category it never saw: {answer.inner_text()}"
+    )
+    assert "Not sure" in answer.inner_text()
+    guesses = page.locator(".doodlekit-meanings .dk-zero-shot").all_inner_texts()
+    assert len(guesses) == 5 and "Among all 345 names" in page.locator(".doodlekit-meanings").inner_text()
 
 
 @pytest.mark.browser

@@ -242,8 +242,8 @@ def _predictions_html(answer: Answer, strokes: int, known: int) -> str:
     header = f'<div class="dk-answer" data-strokes="{strokes}" data-unsure="{str(answer.unsure).lower()}" '
     if answer.unsure:
         return (
-            f'{header}style="line-height:1.3"><b class="dk-unsure">Not sure: this looks like none of the {known} '
-            f'things I know.</b><div style="color:#777">Closest of them:{rows}</div></div>'
+            f'{header}style="line-height:1.3"><b class="dk-unsure">Not sure: this may be none of the {known} '
+            f'things I know.</b><div style="color:#777">My closest guesses:{rows}</div></div>'
         )
     return f'{header}style="line-height:1.3"><b>The model guesses</b>{rows}</div>'
 
@@ -330,7 +330,7 @@ class DoodlePad(widgets.VBox):
         clear.on_click(lambda _: self.clear())
         side = widgets.VBox(
             [widgets.HTML('<div style="line-height:1.2"><b>What the model sees</b></div>'), self.seen, undo, clear],
-            layout=widgets.Layout(width="110px", margin="0 12px"),
+            layout=widgets.Layout(width="110px", min_width="110px", margin="0 12px"),
         )
         results = widgets.VBox([self.predictions, self.meanings])
         super().__init__([widgets.HBox([self.canvas, side, results]), self.neighbours])
