@@ -124,7 +124,8 @@ def main() -> dict[str, Any]:
             print(json.dumps({key: rows[-1][key] for key in ("categories", "vectors")}), flush=True)
     result = {
         "what": "open-set scores and zero-shot naming among all 345 labels of lesson-recipe models (adaptive margin)",
-        "recipe": {"variant": "adaptive_margin", **{k: v for k, v in asdict(lessons.LESSON).items() if k != "categories"}},
+        "recipe": {"variant": "adaptive_margin",
+                   **{key: value for key, value in asdict(lessons.LESSON).items() if key != "categories"}},
         "zero_shot_drawings": int(len(images)),
         "zero_shot_categories": len(shared_test) - len(missing),
         "models": rows,

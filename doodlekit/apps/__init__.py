@@ -7,6 +7,6 @@ from doodlekit._exports import lazy
 
 __getattr__, __dir__, __all__ = lazy(__name__, {
     "search": ("SEARCH_FORMAT", "SINGLE_THREAD_QUERY", "TrainedModel", "Answer", "model_digest", "DoodleSearch",),
-    "pad": ("MAX_POINTS_PER_STROKE", "MAX_POINTS", "MAX_STROKES", "MIN_STEP", "PEN_WIDTH", "THUMB_SCALE",
-        "SEEN_SCALE", "reannounce_canvas", "StrokeRecorder", "scale_to_pad", "DoodlePad",),
+    "pad": ("MAX_POINTS_PER_STROKE", "MAX_POINTS", "MAX_STROKES", "MIN_STEP", "PEN_WIDTH", "INK_INTERVAL_S",
+        "THUMB_SCALE", "SEEN_SCALE", "reannounce_canvas", "StrokeRecorder", "scale_to_pad", "DoodlePad",),
 })

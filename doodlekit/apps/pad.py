@@ -18,6 +18,7 @@ import io
 import math
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import ipycanvas
 import ipywidgets as widgets
@@ -28,8 +29,10 @@ from PIL import Image
 from doodlekit.apps.search import Answer, DoodleSearch
 from doodlekit.data.raster import BOX, StrokeRaster, rasterize
 from doodlekit.data.settings import Settings
-from doodlekit.model.training import Trained
 from doodlekit.model.variants import VARIANTS
+
+if TYPE_CHECKING:  # serving code loads no training code (tests/test_architecture.py)
+    from doodlekit.model.training import Trained
 
 #: Most points kept per stroke; later points of a longer stroke are dropped. The raw
 #: Quick, Draw! drawings of the lesson's categories have at most 371 points per stroke,
@@ -263,13 +266,16 @@ def _neighbours_html(answer: Answer, thumbnail: Callable[[int, np.ndarray], str]
 def _meanings_html(answer: Answer, top10: float | None) -> str:
     def listing(names: tuple[str, ...], scores: np.ndarray, css: str) -> str:
         return ", ".join(
-            f'<span class="{css}">{html.escape(label)} ({float(score):.2f})</span>' for label, score in zip(names, scores)
+            f'<span class="{css}">{html.escape(label)} ({float(score):.2f})</span>'
+            for label, score in zip(names, scores)
         )
 
     known = listing(answer.meanings, answer.meaning_scores, "dk-meaning")
     parts = [f"<b>Nearest known labels by meaning (cosine)</b><div>{known}</div>"]
     if answer.zero_shot:
-        measured = f"; the true name is in the top 10 for {100 * top10:.0f}% of unseen drawings" if top10 is not None else ""
+        measured = ""
+        if top10 is not None:
+            measured = f"; the true name is in the top 10 for {100 * top10:.0f}% of unseen drawings"
         parts.append(
             f"<b>Among all 345 names</b> <i>(a zero-shot guess{measured})</i>"
             f"<div>{listing(answer.zero_shot, answer.zero_shot_scores, 'dk-zero-shot')}</div>"

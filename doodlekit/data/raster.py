@@ -297,7 +297,8 @@ def _draw_cairo(pixels: np.ndarray, strokes: Sequence[np.ndarray], offset: np.nd
     """vector_to_raster's drawing loop on (size, size) ARGB32 ``pixels``, in place."""
     cairo = _cairo()
     size = pixels.shape[0]
-    surface = cairo.ImageSurface.create_for_data(pixels.reshape(-1).view(np.uint8), cairo.FORMAT_ARGB32, size, size, 4 * size)
+    buffer = pixels.reshape(-1).view(np.uint8)
+    surface = cairo.ImageSurface.create_for_data(buffer, cairo.FORMAT_ARGB32, size, size, 4 * size)
     context = cairo.Context(surface)
     context.set_antialias(cairo.ANTIALIAS_BEST)
     context.set_line_cap(cairo.LINE_CAP_ROUND)
@@ -388,7 +389,8 @@ def rasterize(drawing: Sequence, *, fmt: str = "simplified", size: int = 28, bac
     points = np.concatenate(strokes)
     if points.min() < 0 or points.max() > _SIDE:
         raise ValueError(
-            f"simplified coordinates must lie in 0..{BOX:.0f} (the dataset's box), got {points.min():g}..{points.max():g}; "
+            f"simplified coordinates must lie in 0..{BOX:.0f} (the dataset's box), "
+            f"got {points.min():g}..{points.max():g}; "
             "pass fmt='raw' for a drawing in other units (it is aligned and scaled into the box first)"
         )
     return _to_bitmap(_draw(_blank(size, backend), strokes, _offset(points.max(axis=0))))

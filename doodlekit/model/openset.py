@@ -24,7 +24,6 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from doodlekit.data.categories import CATEGORIES, DEFAULT_CATEGORIES, UNTUNED_CATEGORIES
-from doodlekit.data.quickdraw import load_drawings
 from doodlekit.data.raster import rasterize_many
 from doodlekit.data.settings import Settings
 from doodlekit.errors import DataNotFoundError, DownloadError
@@ -43,7 +42,9 @@ TEST_DRAWINGS = 25
 _BITMAP_CATEGORIES = frozenset(DEFAULT_CATEGORIES) | frozenset(UNTUNED_CATEGORIES)
 
 
-def scores_from_outputs(logits: np.ndarray, embeddings: np.ndarray, label_vectors: LabelVectors) -> dict[str, np.ndarray]:
+def scores_from_outputs(
+    logits: np.ndarray, embeddings: np.ndarray, label_vectors: LabelVectors
+) -> dict[str, np.ndarray]:
     """The :data:`SCORES` of drawings from the network's outputs.
 
     Args:
@@ -152,6 +153,8 @@ def unknown_bitmaps(
         (N, 28, 28) uint8 images, (N,) int64 index into ``categories`` of each, and the categories
         that have no stroke file where the data is (e.g. ``zigzag`` in the offline mirror), skipped.
     """
+    from doodlekit.data.quickdraw import load_drawings  # on use: the pad, which imports this module, loads no loaders
+
     categories = list(categories)
     images, labels, missing = [], [], []
     for index, category in enumerate(categories):
