@@ -234,6 +234,16 @@ def test_normalize_raw_matches_the_datasets_simplification() -> None:
     assert agreement["mean_abs_pixel_diff"] < 1.0
 
 
+@pytest.mark.slow
+@pytest.mark.usefixtures("mirror")
+def test_normalize_raw_matches_the_dataset_on_every_shared_drawing() -> None:
+    """All 7,948 raw drawings of the mirror whose key_id is also in simplified/: 94% identical."""
+    pairs = [pair for category in fidelity.ALL_CATEGORIES for pair in fidelity.matched_drawings(category)]
+    assert len(pairs) == 7948
+    exact = sum(normalize_raw(raw) == simplified for raw, simplified in pairs) / len(pairs)
+    assert exact >= 0.93, exact
+
+
 def test_times_row_is_ignored(raw: list) -> None:
     drawing = raw[0]
     without_times = [stroke[:2] for stroke in drawing]
