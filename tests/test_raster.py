@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 import sys
 import warnings
 from collections.abc import Callable
@@ -125,6 +126,24 @@ def test_without_cairo_the_numpy_fallback_warns_once_and_is_close(
         rasterize(simplified[0], backend="cairo")
     with pytest.raises(ValueError, match="unknown rasterizer"):
         rasterize(simplified[0], backend="pillow")
+
+
+def test_a_python_without_cairocffi_gets_approximate_bitmaps_and_one_warning() -> None:
+    """The real import failure, in a fresh interpreter where ``import cairocffi`` fails."""
+    script = (
+        "import sys, warnings\n"
+        "sys.modules['cairocffi'] = None\n"  # makes `import cairocffi` raise ImportError
+        "from doodlekit.data import raster\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    images = [raster.rasterize([[[0, 255, 128], [0, 200, 255]]]) for _ in range(3)]\n"
+        "print(raster.available_backends(), len(caught), caught[0].category.__name__, int(images[0].max()))\n"
+        "print(caught[0].message)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    first, message = run.stdout.splitlines()[:2]
+    assert first == "('numpy',) 1 ApproximateBitmapWarning 255", run.stdout
+    assert "approximate" in message and "apt install libcairo2" in message and "pip install cairocffi" in message
 
 
 def test_stroke_raster_equals_rasterize_after_every_push_and_pop(raw: list, monkeypatch: pytest.MonkeyPatch) -> None:
