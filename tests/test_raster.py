@@ -156,6 +156,9 @@ def test_stroke_raster_equals_rasterize_after_every_push_and_pop(raw: list, monk
             assert canvas.pop()
             np.testing.assert_array_equal(canvas.bitmap, rasterize(drawing[:k], fmt="raw"))
         assert not canvas.pop() and not canvas.bitmap.any()
+    approximate = raster.StrokeRaster(backend="numpy")
+    for k, stroke in enumerate(raw[0]):
+        np.testing.assert_array_equal(approximate.push(stroke), rasterize(raw[0][: k + 1], fmt="raw", backend="numpy"))
     calls = []
     simplify = raster._simplify_stroke
     monkeypatch.setattr(raster, "_simplify_stroke", lambda *args: calls.append(1) or simplify(*args))
