@@ -35,6 +35,7 @@ import functools
 import math
 import warnings
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -405,6 +406,23 @@ def rasterize_many(
     return np.stack(images) if images else np.zeros((0, size, size), dtype=np.uint8)
 
 
+def _highest(simplified: list[np.ndarray]) -> np.ndarray:
+    """(2,) float64 largest x and y of simplified strokes ((n, 2) each): what sets vector_to_raster's offset."""
+    return np.max([each.max(axis=0) for each in simplified], axis=0).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class _State:
+    """A :class:`StrokeRaster` after one stroke: the raw box (low, high), its scale into the 0..255 box,
+    the simplified strokes ((n, 2) int64 each) and the canvas they are drawn on (:func:`_blank`)."""
+
+    low: np.ndarray
+    high: np.ndarray
+    scale: float
+    simplified: list[np.ndarray]
+    canvas: np.ndarray
+
+
 class StrokeRaster:
     """The bitmap of a raw drawing kept up to date stroke by stroke (the doodle pad's renderer).
 
@@ -426,7 +444,7 @@ class StrokeRaster:
         self.size = _check_size(size)
         self.backend = _backend(backend)
         self.strokes: list[np.ndarray] = []
-        self._states: list[tuple[np.ndarray, np.ndarray, float, list[np.ndarray], np.ndarray]] = []
+        self._states: list[_State] = []
 
     def push(self, stroke: Sequence) -> np.ndarray:
         """Add one stroke ``[xs, ys]`` or ``[xs, ys, ts]`` in raw units; returns the new bitmap.
@@ -438,33 +456,28 @@ class StrokeRaster:
         if not points:
             raise ValueError(f"stroke {len(self.strokes)} has no point; {_SHAPE_HINT}")
         new = points[0]
-        if self._states:
-            low, high, scale, simplified, canvas = self._states[-1]
-            old_shift = low
-            low, high = np.minimum(low, new.min(axis=0)), np.maximum(high, new.max(axis=0))
-        else:
-            low, high, scale, simplified, canvas = new.min(axis=0), new.max(axis=0), 0.0, [], None
-            old_shift = None
-        shift, new_scale = _box_transform(low, high)
-        if old_shift is not None and np.array_equal(shift, old_shift) and new_scale == scale:
-            added = _simplify_stroke(new, shift, new_scale)
-            before = np.max([s.max(axis=0) for s in simplified], axis=0)
-            after = np.maximum(before, added.max(axis=0))
-            simplified = [*simplified, added]
-            if np.array_equal(before, after):
-                canvas = _draw(canvas, [added.astype(np.float64)], _offset(after.astype(np.float64)))
+        last = self._states[-1] if self._states else None
+        low = new.min(axis=0) if last is None else np.minimum(last.low, new.min(axis=0))
+        high = new.max(axis=0) if last is None else np.maximum(last.high, new.max(axis=0))
+        shift, scale = _box_transform(low, high)
+        if last is not None and np.array_equal(shift, last.low) and scale == last.scale:
+            added = _simplify_stroke(new, shift, scale)
+            simplified = [*last.simplified, added]
+            if (added.max(axis=0) <= _highest(last.simplified)).all():  # same offset: draw the new stroke alone
+                canvas = _draw(last.canvas, [added.astype(np.float64)], _offset(_highest(last.simplified)))
             else:
                 canvas = self._render(simplified)
         else:
-            simplified = [_simplify_stroke(s, shift, new_scale) for s in [*self.strokes, new]]
+            simplified = [_simplify_stroke(each, shift, scale) for each in [*self.strokes, new]]
             canvas = self._render(simplified)
         self.strokes.append(new)
-        self._states.append((low, high, new_scale, simplified, canvas))
+        self._states.append(_State(low, high, scale, simplified, canvas))
         return self.bitmap
 
     def _render(self, simplified: list[np.ndarray]) -> np.ndarray:
-        high = np.max([s.max(axis=0) for s in simplified], axis=0).astype(np.float64)
-        return _draw(_blank(self.size, self.backend), [s.astype(np.float64) for s in simplified], _offset(high))
+        """A fresh canvas with every simplified stroke drawn, as :func:`rasterize` draws them."""
+        strokes = [each.astype(np.float64) for each in simplified]
+        return _draw(_blank(self.size, self.backend), strokes, _offset(_highest(simplified)))
 
     def pop(self) -> bool:
         """Remove the last stroke (the previous bitmap comes back as it was); False when empty."""
@@ -484,14 +497,14 @@ class StrokeRaster:
         """(size, size) uint8, ink 255 on paper 0: ``rasterize(strokes, fmt="raw")``."""
         if not self._states:
             return np.zeros((self.size, self.size), dtype=np.uint8)
-        return _to_bitmap(self._states[-1][-1])
+        return _to_bitmap(self._states[-1].canvas)
 
     @property
     def simplified(self) -> list[list[list[int]]]:
         """The strokes as :func:`normalize_raw` gives them."""
         if not self._states:
             return []
-        return [[xy[:, 0].tolist(), xy[:, 1].tolist()] for xy in self._states[-1][3]]
+        return [[xy[:, 0].tolist(), xy[:, 1].tolist()] for xy in self._states[-1].simplified]
 
 
 def as_bitmaps(
