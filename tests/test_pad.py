@@ -28,7 +28,8 @@ from doodlekit.apps import (
     reannounce_canvas,
     scale_to_pad,
 )
-from doodlekit.data import load_bitmaps, load_drawings, rasterize, split_indices
+from doodlekit.data import get_settings, load_bitmaps, load_drawings, rasterize, split_indices
+from doodlekit.errors import DataNotFoundError
 from doodlekit.experiments import lessons
 
 SIZE = 280
@@ -315,3 +316,16 @@ def test_pad_from_a_trained_model(tmp_path_factory: pytest.TempPathFactory) -> N
     assert pad.search.open_set is not None and pad.search.all_labels is not None
     answer = pad.draw(scale_to_pad(unseen_raw("house")[0], SIZE, box=None))
     assert answer is not None and len(answer.zero_shot) == 5
+
+
+def test_know_limits_without_held_out_drawings_says_what_to_fetch(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(lessons.ENV_VAR, str(tiny_artifacts_dir(tmp_path_factory)))
+        search = lessons.doodle_search(**TINY)
+    (tmp_path / "mirror").mkdir()
+    offline = get_settings(data_dir=tmp_path / "mirror", cache_dir=tmp_path / "cache", base_url="http://127.0.0.1:9")
+    with pytest.raises(DataNotFoundError, match=r"none of the \d+ held-out categories .* fetch them first"):
+        search.know_limits(np.zeros((3, 28, 28), dtype=np.uint8), settings=offline)
+    assert search.open_set is None

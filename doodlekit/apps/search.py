@@ -27,8 +27,9 @@ import torch
 
 from doodlekit.data.files import read_npz, write_npz
 from doodlekit.data.raster import as_bitmaps
+from doodlekit.data.settings import Settings
 from doodlekit.defaults import CODE_BITS
-from doodlekit.errors import CheckpointMismatchError, CorruptFileError
+from doodlekit.errors import CheckpointMismatchError, CorruptFileError, DataNotFoundError
 from doodlekit.model.inference import INFER_BATCH, as_pixels, embed, to_input
 from doodlekit.model.network import DoodleNet
 from doodlekit.model.openset import (
@@ -41,7 +42,6 @@ from doodlekit.model.openset import (
 )
 from doodlekit.retrieval.hashers import ITQ, RandomHyperplaneLSH, hasher_class
 from doodlekit.retrieval.index import HammingIndex
-from doodlekit.data.settings import Settings
 from doodlekit.semantics.labels import LabelVectors, nearest_labels
 from doodlekit.semantics.vocabulary import all_label_vectors, label_ranks
 
@@ -261,9 +261,19 @@ class DoodleSearch:
             zero_shot: also set up the zero-shot guess (only for a model whose embedding head
                 was trained towards the label vectors).
             settings: where the held-out drawings are (None: the environment's).
+
+        Raises:
+            DataNotFoundError: no drawing of any calibration category can be read (offline, not fetched).
         """
         calibration, _ = heldout_split(self.categories)
         unknown, labels, missing = unknown_bitmaps(calibration, CALIBRATION_DRAWINGS, settings=settings)
+        if not len(unknown):
+            raise DataNotFoundError(
+                f"none of the {len(calibration)} held-out categories that the 'not sure' rule is chosen on has "
+                f"simplified drawings here or online (e.g. {', '.join(calibration[:3])}); fetch them first: "
+                "doodlekit.data.fetch(doodlekit.model.heldout_split(search.categories)[0], "
+                f"{CALIBRATION_DRAWINGS}, 'simplified')"
+            )
         known = _bitmaps(known_images, "known_images")
         self.open_set = calibrate(
             self.model, self.label_vectors, known, unknown, categories=len(calibration) - len(missing)
