@@ -30,6 +30,8 @@ from nbclient.exceptions import CellExecutionError
 from packaging.specifiers import SpecifierSet
 
 from doodlekit.data import DEFAULT_CATEGORIES, get_settings, load_bitmaps, load_drawings, relative_path
+from doodlekit.experiments.lessons import LESSON
+from doodlekit.model import heldout_split
 
 ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / "binder"
@@ -132,7 +134,12 @@ def test_postbuild_fetches_the_lesson_data_into_the_default_cache(
 
 def long_bucket(folder: Path, mirror: Path) -> Path:
     """A bucket whose files of the default categories are longer than postBuild's prefetch, as in the
-    real bucket (the mirror's are shorter): real rows and lines of the mirror, repeated to length."""
+    real bucket (the mirror's are shorter): real rows and lines of the mirror, repeated to length; and the
+    mirror's simplified files of the categories notebook 06 calibrates its "not sure" rule on."""
+    for category in heldout_split(LESSON.categories)[0]:
+        target = folder / relative_path(category, "simplified")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(mirror / relative_path(category, "simplified"), target)
     for category in DEFAULT_CATEGORIES:
         bitmap = folder / relative_path(category, "bitmap")
         bitmap.parent.mkdir(parents=True, exist_ok=True)
