@@ -259,11 +259,11 @@ def test_normalize_raw_matches_the_datasets_simplification() -> None:
 @pytest.mark.slow
 @pytest.mark.usefixtures("mirror")
 def test_normalize_raw_matches_the_dataset_on_every_shared_drawing() -> None:
-    """All 7,948 raw drawings of the mirror whose key_id is also in simplified/: 94% identical."""
+    """All 7,948 raw drawings of the mirror whose key_id is also in simplified/: 95% identical."""
     pairs = [pair for category in fidelity.ALL_CATEGORIES for pair in fidelity.matched_drawings(category)]
     assert len(pairs) == 7948
     exact = sum(normalize_raw(raw) == simplified for raw, simplified in pairs) / len(pairs)
-    assert exact >= 0.93, exact
+    assert exact >= 0.94, exact
 
 
 def test_times_row_is_ignored(raw: list) -> None:

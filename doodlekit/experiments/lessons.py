@@ -117,7 +117,7 @@ LESSON = Lesson(
 STROKE_ROWS = 200
 #: A rendered drawing within this mean absolute difference (grey levels of 255) of a bitmap row is
 #: that row's drawing: rendered by doodlekit from its raw strokes, a drawing is its row byte for byte
-#: 94% of the time and within a few grey levels otherwise; two different drawings of one category
+#: 95% of the time and within a few grey levels otherwise; two different drawings of one category
 #: differ by 25 or more.
 SAME_DRAWING = 10.0
 
