@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -117,6 +117,8 @@ class DoodleSearch:
         gallery: (N, 28, 28) uint8 gallery bitmaps.
         which: the vectors that are hashed: ``"embedding"`` or ``"features"`` (see
             :func:`~doodlekit.model.inference.embed`).
+        gallery_categories: names of the gallery's labels: the model's categories, or another label set
+            (e.g. Animal-MNIST's animals, searched with doodles).
     """
 
     def __init__(
@@ -128,6 +130,7 @@ class DoodleSearch:
         gallery: np.ndarray,
         *,
         which: str = "embedding",
+        gallery_categories: Sequence[str] | None = None,
     ) -> None:
         self.model = model.eval()
         self.label_vectors = label_vectors
@@ -135,6 +138,7 @@ class DoodleSearch:
         self.index = index
         self.gallery = _bitmaps(gallery, "gallery")
         self.which = which
+        self.gallery_categories = list(gallery_categories or label_vectors.categories)
         if len(index) != len(self.gallery):
             raise ValueError(
                 f"the index holds {len(index)} codes for {len(self.gallery)} gallery bitmaps; build both together"
@@ -162,22 +166,25 @@ class DoodleSearch:
         hasher: str = "itq",
         which: str = "embedding",
         seed: int = 0,
+        gallery_categories: Sequence[str] | None = None,
     ) -> DoodleSearch:
         """Fit a hasher on the gallery's vectors and index the gallery.
 
         Args:
             trained: a training result with ``.model`` and ``.label_vectors``.
             gallery_images: (N, 28, 28) or (N, 784) uint8 bitmaps to search among.
-            gallery_labels: (N,) int labels in ``[0, C)`` (label order of ``trained``).
+            gallery_labels: (N,) int labels in ``[0, C)`` (label order of ``trained``, or of ``gallery_categories``).
             n_bits: code width, a multiple of 8.
             hasher: a binary hasher of :data:`~doodlekit.retrieval.HASHERS`, ``"itq"`` or ``"lsh"``.
             which: hash the ``"embedding"`` (semantic head) or the ``"features"`` (penultimate layer).
             seed: the hasher's ``random_state``.
+            gallery_categories: the names of ``gallery_labels`` when they are not the model's categories
+                (such a search is not saved: :meth:`save` stores the model's label set only).
         """
         kind = hasher_class(hasher, binary=True)
         images = _bitmaps(gallery_images, "gallery_images")
         labels = np.asarray(gallery_labels)
-        classes = len(trained.label_vectors.categories)
+        classes = len(gallery_categories or trained.label_vectors.categories)
         in_range = labels.dtype.kind in "iu" and bool(np.all((labels >= 0) & (labels < classes)))
         if labels.shape != (len(images),) or not in_range:
             raise ValueError(
@@ -187,7 +194,8 @@ class DoodleSearch:
         fitted = kind(n_bits, random_state=seed)
         index = HammingIndex(n_bits)
         index.add(fitted.fit_transform(embed(trained.model, images, which)), labels.astype(np.int64))
-        return cls(trained.model, trained.label_vectors, fitted, index, images, which=which)
+        return cls(trained.model, trained.label_vectors, fitted, index, images, which=which,
+                   gallery_categories=gallery_categories)
 
     def query(self, images: np.ndarray, *, top: int = 5, k: int = 8, meanings: int = 5) -> list[Answer]:
         """Answer many bitmaps at once.
@@ -209,7 +217,7 @@ class DoodleSearch:
             embeddings = embed(self.model, images)
             vectors = embeddings if self.which == "embedding" else embed(self.model, images, self.which)
         found = self.index.search(self.hasher.transform(vectors), k)
-        names = np.asarray(self.categories)
+        names, gallery_names = np.asarray(self.categories), np.asarray(self.gallery_categories)
         answers = []
         for i, probs in enumerate(probabilities):
             best = np.argsort(-probs, kind="stable")[:top]
@@ -219,7 +227,7 @@ class DoodleSearch:
                     labels=tuple(names[best].tolist()),
                     probabilities=probs[best],
                     neighbor_ids=found.ids[i],
-                    neighbor_labels=tuple(names[found.labels[i]].tolist()),
+                    neighbor_labels=tuple(gallery_names[found.labels[i]].tolist()),
                     neighbor_distances=found.distances[i],
                     thumbnails=self.gallery[found.ids[i]],
                     meanings=tuple(name for name, _ in near),
@@ -238,7 +246,13 @@ class DoodleSearch:
         The model is not stored (save it with :meth:`~doodlekit.model.training.Trained.save`);
         its digest and the label vectors' fingerprint are, so :meth:`load` can refuse
         to pair the index with another model.
+
+        Raises:
+            ValueError: the gallery's labels are another label set than the model's (build it again instead).
         """
+        if self.gallery_categories != self.categories:
+            raise ValueError("this search's gallery is labelled with other categories than the model's, which a "
+                             "search file does not hold; build it again with DoodleSearch.build(...) instead")
         return write_npz(
             path,
             {

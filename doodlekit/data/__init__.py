@@ -21,6 +21,6 @@ __getattr__, __dir__, __all__ = lazy(__name__, {
     "datasets": ("SPLITS", "split_indices", "QuickDrawBitmaps", "QuickDrawStrokes",),
     "animal_mnist": ("CLASSES", "ROOT_ENV", "URL_ENV", "WHEEL_NAME", "WHEEL_URL", "WHEEL_SHA256", "WHEEL_MEMBERS",
         "MAX_PICKLE_BYTES", "SAFE_GLOBALS", "unpickle_arrays", "AnimalArrays", "read_folder", "read_wheel",
-        "wheel_url", "fetch_wheel", "load_arrays", "duplicate_groups", "animal_split", "outline", "Outline",
+        "wheel_url", "fetch_wheel", "load_arrays", "duplicate_groups", "animal_split", "OUTLINE_SIDES", "outline", "Outline",
         "AnimalMNIST",),
 })

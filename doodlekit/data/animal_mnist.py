@@ -263,40 +263,50 @@ def animal_split(
     return np.nonzero(part[groups] == wanted)[0].astype(np.int64)
 
 
-def outline(images: np.ndarray, width: int = 1) -> np.ndarray:
-    """The morphological gradient of grayscale images: max minus min over a ``(2 width + 1)``-pixel square.
+#: The three morphological gradients :func:`outline` draws, by the side of the edge they mark.
+OUTLINE_SIDES = ("outer", "inner", "both")
 
-    A filled silhouette becomes its contour, about ``2 width`` pixels wide, like a doodle's stroke;
-    flat regions (inside and outside) become 0; beyond the border counts as background. Integer
-    arithmetic, so the same on every CPU.
+
+def outline(images: np.ndarray, width: int = 1, side: str = "outer") -> np.ndarray:
+    """A morphological gradient of grayscale images over a ``(2 width + 1)``-pixel square: a filled silhouette
+    becomes its contour, like a doodle's stroke; flat regions (inside and outside) become 0.
+
+    ``side="outer"`` (dilation minus image) draws the contour just outside the shape, ``"inner"`` (image minus
+    erosion) just inside it, ``"both"`` (dilation minus erosion, the symmetric gradient) both, twice as wide.
+    Beyond the border counts as background, so contours close there. Integer arithmetic: the same on every CPU.
 
     Args:
-        images: ``(..., 28, 28)`` uint8.
+        images: ``(..., H, W)`` uint8.
     Returns:
         Same shape, uint8.
     """
     images = np.asarray(images)
     if images.dtype != np.uint8 or images.ndim < 2:
         raise ValueError(f"outline takes uint8 images (..., H, W), got {images.dtype} {images.shape}")
+    if side not in OUTLINE_SIDES or width < 1:
+        raise ValueError(f"outline needs side in {OUTLINE_SIDES} and width >= 1, got side={side!r}, width={width}")
     pad = [(0, 0)] * (images.ndim - 2) + [(width, width), (width, width)]
-    padded = np.pad(images, pad)  # background (0) beyond the border, so contours close there
+    padded = np.pad(images, pad)
     h, w = images.shape[-2:]
     shifts = [padded[..., dy:dy + h, dx:dx + w] for dy in range(2 * width + 1) for dx in range(2 * width + 1)]
-    return (np.max(shifts, axis=0) - np.min(shifts, axis=0)).astype(np.uint8)
+    high = np.max(shifts, axis=0) if side != "inner" else images
+    low = np.min(shifts, axis=0) if side != "outer" else images
+    return (high - low).astype(np.uint8)
 
 
 class Outline:
     """A dataset transform: :func:`outline` of a (1, 28, 28) float image in [0, 1] (as the datasets give)."""
 
-    def __init__(self, width: int = 1) -> None:
+    def __init__(self, width: int = 1, side: str = "outer") -> None:
         self.width = width
+        self.side = side
 
     def __call__(self, image: torch.Tensor) -> torch.Tensor:
         pixels = image.mul(255).round().to(torch.uint8).numpy()
-        return torch.from_numpy(outline(pixels, self.width)).float().div_(255)
+        return torch.from_numpy(outline(pixels, self.width, self.side)).float().div_(255)
 
     def __repr__(self) -> str:
-        return f"Outline(width={self.width})"
+        return f"Outline(width={self.width}, side={self.side!r})"
 
 
 class AnimalMNIST(torch.utils.data.Dataset):

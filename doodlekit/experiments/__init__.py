@@ -18,7 +18,7 @@ __getattr__, __dir__, __all__ = lazy(__name__, {
     "report": ("MAP_VS_BITS_PNG", "UMAP_PNG", "SEMANTIC_TOP", "RADIUS", "Metric", "ResultKeys", "KEYS", "findings",
         "summary_line", "map_vs_bits_figure", "umap_figure", "markdown",),
     "crossdomain": ("SEEN_ANIMALS", "UNSEEN_ANIMALS", "STYLES", "QUERIES_PER_ANIMAL", "TOP", "Silhouettes",
-        "silhouettes", "doodle_queries", "animal_vectors", "semantic_vectors", "measure", "cross_domain", "chance",
+        "silhouettes", "doodle_queries", "animal_vectors", "semantic_vectors", "measure", "cross_domain", "silhouette_search", "chance",
         "table",),
     "projection": ("MAX_POINTS", "balanced_sample", "umap_2d", "label_map", "centroid_cosines",),
 })

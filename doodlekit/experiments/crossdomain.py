@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from doodlekit.apps.search import DoodleSearch
 from doodlekit.data.animal_mnist import CLASSES, AnimalMNIST, outline
 from doodlekit.data.quickdraw import load_bitmaps
 from doodlekit.data.settings import Settings
@@ -158,6 +159,21 @@ def cross_domain(
         results[variant] = {style: measure(model, variant, gallery, queries, query_labels, animals)
                             for style, gallery in galleries.items()}
     return results
+
+
+def silhouette_search(
+    variant: str = "adaptive_margin", style: str = "outline", split: str = "test", *, settings: Settings | None = None,
+) -> DoodleSearch:
+    """A :class:`~doodlekit.apps.search.DoodleSearch` of a lesson model over Animal-MNIST's silhouettes (``style``),
+    hashed to :data:`~doodlekit.defaults.CODE_BITS`-bit ITQ codes: the doodle pad can search it. Its thumbnails are
+    the filled silhouettes whatever ``style`` the model was shown."""
+    model = trained(variant, settings=settings)
+    gallery = silhouettes(style, split, settings=settings)
+    search = DoodleSearch.build(model, gallery.images, gallery.labels, n_bits=LESSON.n_bits,
+                                which=VARIANTS[variant].retrieves_with, seed=LESSON.seed, gallery_categories=CLASSES)
+    if style != "filled":
+        search.gallery = silhouettes("filled", split, settings=settings).images
+    return search
 
 
 def chance(gallery: Silhouettes, query_labels: np.ndarray) -> dict[str, float]:
