@@ -17,8 +17,8 @@ __getattr__, __dir__, __all__ = lazy(__name__, {
         "DATASETS", "ANIMAL_HELDOUT", "ANIMAL_PER_CLASS", "ANIMAL_EPOCHS", "ANIMAL_QUICK_EPOCHS",),
     "report": ("MAP_VS_BITS_PNG", "UMAP_PNG", "SEMANTIC_TOP", "RADIUS", "Metric", "ResultKeys", "KEYS", "findings",
         "summary_line", "map_vs_bits_figure", "umap_figure", "markdown",),
-    "crossdomain": ("SEEN_ANIMALS", "UNSEEN_ANIMALS", "STYLES", "QUERIES_PER_ANIMAL", "TOP", "Silhouettes",
-        "silhouettes", "doodle_queries", "animal_vectors", "semantic_vectors", "measure", "cross_domain", "silhouette_search", "chance",
-        "table",),
+    "crossdomain": ("SEEN_ANIMALS", "UNSEEN_ANIMALS", "STYLES", "QUERIES_PER_ANIMAL", "TOP", "ANIMAL_RESULTS",
+        "Silhouettes", "silhouettes", "doodle_queries", "animal_vectors", "semantic_vectors", "measure", "cross_domain",
+        "silhouette_search", "chance", "animal_results", "seed_table", "table",),
     "projection": ("MAX_POINTS", "balanced_sample", "umap_2d", "label_map", "centroid_cosines",),
 })

@@ -12,6 +12,7 @@ Silhouettes are filled, doodles are outlines: every number is measured on the si
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ from doodlekit.experiments.lessons import LESSON, trained
 from doodlekit.model.inference import embed, predict_proba
 from doodlekit.model.training import Trained
 from doodlekit.model.variants import VARIANTS
+from doodlekit.reference import REFERENCE_DIR
 from doodlekit.retrieval.evaluation import retrieval_report
 from doodlekit.retrieval.zeroshot import fit_semantic_map, zero_shot_predict
 from doodlekit.semantics.labels import LabelVectors, label_vectors
@@ -42,6 +44,8 @@ STYLES = ("filled", "outline")
 QUERIES_PER_ANIMAL = 100
 #: Precision cut-off of the retrieval table.
 TOP = 10
+#: The shipped ``results.json`` of ``doodlekit reproduce --dataset animal-mnist`` (seeds 0, 1, 2), in REFERENCE_DIR.
+ANIMAL_RESULTS = "reproduce-animal-mnist.json"
 
 
 @dataclass(frozen=True)
@@ -182,6 +186,29 @@ def chance(gallery: Silhouettes, query_labels: np.ndarray) -> dict[str, float]:
     share = np.bincount(gallery.labels, minlength=len(CLASSES)) / len(gallery.labels)
     return {f"precision@{TOP}": float(share[query_labels].mean()), "zero_shot_top1": 1 / len(CLASSES),
             "zero_shot_top1_among_unseen": 1 / len(UNSEEN_ANIMALS)}
+
+
+def animal_results() -> dict[str, Any]:
+    """The shipped results of ``doodlekit reproduce --dataset animal-mnist`` (:data:`ANIMAL_RESULTS`)."""
+    return json.loads((REFERENCE_DIR / ANIMAL_RESULTS).read_text())
+
+
+def seed_table(results: dict[str, Any], metrics: Sequence[str]) -> Any:
+    """``metrics`` of a ``reproduce`` results dict as ``"mean ± sd"`` strings (3 decimals): a pandas DataFrame,
+    one row per metric (zero-shot ones prefixed ``zero_shot_``), one column per variant."""
+    import pandas as pd
+
+    def cell(variant: str, metric: str) -> str:
+        if metric.startswith("zero_shot_"):
+            numbers = results["zero_shot"][variant]
+            key = metric.removeprefix("zero_shot_")
+            mean, sd = numbers[key], numbers[f"{key}_sd"]
+        else:
+            mean, sd = results["variants"][variant][metric]["mean"], results["variants"][variant][metric]["sd"]
+        return f"{mean:.3f}" + ("" if sd is None else f" ± {sd:.3f}")
+
+    variants = [v for v in results["variants"] if v in VARIANTS]
+    return pd.DataFrame({VARIANTS[v].display_name: [cell(v, m) for m in metrics] for v in variants}, index=list(metrics))
 
 
 def table(results: dict[str, dict[str, dict[str, float]]]) -> Any:
