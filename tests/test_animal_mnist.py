@@ -15,7 +15,7 @@ from http_mirror import MirrorServer
 
 from doodlekit.data import animal_mnist as am
 from doodlekit.data import get_settings, http
-from doodlekit.errors import CorruptFileError, DataNotFoundError, DoodleKitError
+from doodlekit.errors import CacheFolderError, CorruptFileError, DataNotFoundError, DoodleKitError
 
 
 @pytest.fixture(scope="module")
@@ -166,16 +166,30 @@ def test_the_dataset_keeps_some_classes_relabelled(animal_mnist_dir: Path, share
 def test_outline_turns_a_filled_square_into_its_contour() -> None:
     square = np.zeros((28, 28), dtype=np.uint8)
     square[8:20, 8:20] = 255
-    ring = am.outline(square)
-    assert ring[14, 14] == 0 and ring[0, 0] == 0  # inside and outside are flat
-    assert ring[7, 14] == ring[8, 14] == ring[19, 14] == ring[20, 14] == 255  # the edge, a pixel either side
-    assert (ring > 0).sum() == 14 * 14 - 10 * 10
+    outer, inner, both = (am.outline(square, side=side) for side in ("outer", "inner", "both"))
+    assert np.array_equal(outer, am.outline(square))  # the default
+    for ring in (outer, inner, both):
+        assert ring[14, 14] == 0 and ring[0, 0] == 0  # inside and outside are flat
+    assert outer[7, 14] == outer[20, 14] == 255 and outer[8, 14] == 0  # just outside the square
+    assert inner[8, 14] == inner[19, 14] == 255 and inner[7, 14] == 0  # just inside it
+    assert np.array_equal(both, outer | inner)
+    assert [(r > 0).sum() for r in (outer, inner, both)] == [14 * 14 - 12 * 12, 12 * 12 - 10 * 10, 14 * 14 - 10 * 10]
     corner = np.full((28, 28), 255, dtype=np.uint8)
-    assert am.outline(corner)[0, 0] == 255 and am.outline(corner)[14, 14] == 0  # the border closes contours
+    assert am.outline(corner, side="inner")[0, 0] == 255  # beyond the border is background: contours close there
     with pytest.raises(ValueError, match="uint8"):
         am.outline(square.astype(float))
+    with pytest.raises(ValueError, match="side in"):
+        am.outline(square, side="left")
 
 
 def test_the_settings_cache_is_where_the_wheel_goes(wheel_server: MirrorServer, tmp_path: Path) -> None:
     settings = get_settings(cache_dir=tmp_path / "elsewhere")
     assert am.fetch_wheel(settings=settings, progress=False) == tmp_path / "elsewhere" / "animal_mnist" / am.WHEEL_NAME
+
+
+def test_a_cache_that_cannot_be_written_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(am.ROOT_ENV, raising=False)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(CacheFolderError, match="DOODLEKIT_CACHE"):
+        am.fetch_wheel(settings=get_settings(cache_dir=blocker), progress=False)

@@ -27,7 +27,7 @@ import torch
 
 from doodlekit.data import files, http
 from doodlekit.data.settings import Settings, get_settings
-from doodlekit.errors import CorruptFileError, DataNotFoundError, DownloadError, SettingsError
+from doodlekit.errors import CacheFolderError, CorruptFileError, DataNotFoundError, DownloadError, SettingsError
 
 #: The ten animals in label order (every one a Quick, Draw! category).
 CLASSES: tuple[str, ...] = ("bear", "bird", "cat", "cow", "dog", "elephant", "giraffe", "horse", "sheep", "zebra")
@@ -172,6 +172,10 @@ def wheel_url(url: str | None = None) -> str:
     return chosen
 
 
+def _is_the_wheel(path: Path) -> bool:
+    return path.is_file() and files.sha256_file(path) == WHEEL_SHA256
+
+
 def fetch_wheel(*, settings: Settings | None = None, url: str | None = None, download: bool = True,
                 progress: bool = True) -> Path:
     """The cached wheel, ``<cache>/animal_mnist/animal_mnist-0.4-py3-none-any.whl``, downloaded first if missing.
@@ -183,13 +187,22 @@ def fetch_wheel(*, settings: Settings | None = None, url: str | None = None, dow
         DataNotFoundError: not cached and ``download=False``, or the server has no such file.
         DownloadError, OfflineError: the download failed (see :mod:`doodlekit.data.http`).
         CorruptFileError: the server sent other bytes than the pinned wheel.
+        CacheFolderError: the wheel is not cached and the cache folder cannot be written.
     """
     settings = settings or get_settings()
     cached = settings.cache_dir / "animal_mnist" / WHEEL_NAME
     source = wheel_url(url)
-    cached.parent.mkdir(parents=True, exist_ok=True)
+    if _is_the_wheel(cached):  # a read-only cache can still be read
+        return cached
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CacheFolderError(
+            f"cannot use the cache folder {settings.cache_dir} for {WHEEL_NAME}: {exc.strerror or exc}; set "
+            f"DOODLEKIT_CACHE (or --cache) to a writable folder, or {ROOT_ENV} to a folder of .npy files"
+        ) from exc
     with filelock.FileLock(cached.with_name(cached.name + ".lock"), timeout=900):
-        if cached.is_file() and files.sha256_file(cached) == WHEEL_SHA256:
+        if _is_the_wheel(cached):  # another process fetched it while we waited
             return cached
         if not download:
             raise DataNotFoundError(
