@@ -156,7 +156,7 @@ def add_reproduce(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--per-class", type=_positive_int, metavar="N",
                         help="drawings per category before the 80/10/10 split (default: 2000; --quick: 800)")
     parser.add_argument("--epochs", type=int, metavar="E",
-                        help="epochs of every run (default: 3; --quick: 2; animal-mnist: 12; with --quick: 6)")
+                        help="epochs of every run (default: 3; --quick: 2); on animal-mnist 12, with --quick 6")
     parser.add_argument("--seeds", type=_seed_list, metavar="LIST", help="training seeds (default: 0,1,2; --quick: 0)")
     parser.add_argument("--vectors", default=VECTORS, type=_given, metavar="SPEC",
                         help=f"word-vector source of the label vectors (default: {VECTORS})")

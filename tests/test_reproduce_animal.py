@@ -75,6 +75,8 @@ def test_a_quick_animal_run_from_the_downloaded_wheel(animal_mnist_wheel: Path, 
     assert results["config"]["dataset"] == "animal-mnist" and results["config"]["per_class"] == 1000
     assert results["reference_check"] is None and "- dataset: animal-mnist" in (out / "results.md").read_text()
     for variant in VARIANTS:
-        assert results["variants"][variant]["top1"]["mean"] > 3 * results["baselines"]["top1"], variant
+        numbers = results["variants"][variant]
+        assert numbers["top1"]["mean"] > results["baselines"]["top1"], variant  # one epoch: the head is barely trained
+        assert numbers["map@100"]["mean"] > 10 * results["baselines"]["map@100"], variant  # its features already sort
         assert 0 <= results["zero_shot"][variant]["top1"] <= 1
     assert results["zero_shot"]["ce"]["chance"] == pytest.approx(1 / 3)
