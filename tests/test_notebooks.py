@@ -24,7 +24,7 @@ FORBIDDEN_PATH = re.compile(r"\.\./shared|/work/shared|\bshared/(?:quickdraw|wor
 
 def test_the_lessons_are_all_there() -> None:
     names = [path.name for path in NOTEBOOKS]
-    for prefix in ("01_", "02_", "03_", "04_", "05_"):
+    for prefix in ("01_", "02_", "03_", "04_", "05_", "06_", "07_"):
         assert any(name.startswith(prefix) for name in names), f"no notebook {prefix}* in {NOTEBOOKS_DIR}: {names}"
 
 

@@ -17,7 +17,7 @@ import contextlib
 import copy
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -145,6 +145,8 @@ class DoodleSearch:
             for the zero-shot guess (None: no guess).
         zero_shot_top10: fraction of held-out drawings whose true name is among the 10 nearest
             of ``all_labels`` (None until :meth:`know_limits` measured it).
+        gallery_categories: names of the gallery's labels: the model's categories, or another label set
+            (e.g. Animal-MNIST's animals, searched with doodles).
     """
 
     def __init__(
@@ -156,6 +158,7 @@ class DoodleSearch:
         gallery: np.ndarray,
         *,
         which: str = "embedding",
+        gallery_categories: Sequence[str] | None = None,
     ) -> None:
         self.model = model.eval()
         self.label_vectors = label_vectors
@@ -167,6 +170,7 @@ class DoodleSearch:
         self.all_labels: LabelVectors | None = None
         self.zero_shot_top10: float | None = None
         self._exact: DoodleNet | None = None
+        self.gallery_categories = list(gallery_categories or label_vectors.categories)
         if len(index) != len(self.gallery):
             raise ValueError(
                 f"the index holds {len(index)} codes for {len(self.gallery)} gallery bitmaps; build both together"
@@ -194,22 +198,25 @@ class DoodleSearch:
         hasher: str = "itq",
         which: str = "embedding",
         seed: int = 0,
+        gallery_categories: Sequence[str] | None = None,
     ) -> DoodleSearch:
         """Fit a hasher on the gallery's vectors and index the gallery.
 
         Args:
             trained: a training result with ``.model`` and ``.label_vectors``.
             gallery_images: (N, 28, 28) or (N, 784) uint8 bitmaps to search among.
-            gallery_labels: (N,) int labels in ``[0, C)`` (label order of ``trained``).
+            gallery_labels: (N,) int labels in ``[0, C)`` (label order of ``trained``, or of ``gallery_categories``).
             n_bits: code width, a multiple of 8.
             hasher: a binary hasher of :data:`~doodlekit.retrieval.HASHERS`, ``"itq"`` or ``"lsh"``.
             which: hash the ``"embedding"`` (semantic head) or the ``"features"`` (penultimate layer).
             seed: the hasher's ``random_state``.
+            gallery_categories: the names of ``gallery_labels`` when they are not the model's categories
+                (such a search is not saved: :meth:`save` stores the model's label set only).
         """
         kind = hasher_class(hasher, binary=True)
         images = _bitmaps(gallery_images, "gallery_images")
         labels = np.asarray(gallery_labels)
-        classes = len(trained.label_vectors.categories)
+        classes = len(gallery_categories or trained.label_vectors.categories)
         in_range = labels.dtype.kind in "iu" and bool(np.all((labels >= 0) & (labels < classes)))
         if labels.shape != (len(images),) or not in_range:
             raise ValueError(
@@ -219,7 +226,8 @@ class DoodleSearch:
         fitted = kind(n_bits, random_state=seed)
         index = HammingIndex(n_bits)
         index.add(fitted.fit_transform(embed(trained.model, images, which)), labels.astype(np.int64))
-        return cls(trained.model, trained.label_vectors, fitted, index, images, which=which)
+        return cls(trained.model, trained.label_vectors, fitted, index, images, which=which,
+                   gallery_categories=gallery_categories)
 
     def _outputs(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(probabilities, logits, embeddings, hashed vectors) of (N, 28, 28) uint8 bitmaps, float32.
@@ -308,6 +316,7 @@ class DoodleSearch:
         if self.open_set is not None:
             scores = scores_from_outputs(logits, embeddings, self.label_vectors)
             unsure, confidence = self.open_set.unsure(scores), scores[self.open_set.score]
+        names, gallery_names = np.asarray(self.categories), np.asarray(self.gallery_categories)
         answers = []
         for i, probs in enumerate(probabilities):
             best = np.argsort(-probs, kind="stable")[:top]
@@ -318,7 +327,7 @@ class DoodleSearch:
                     labels=tuple(names[best].tolist()),
                     probabilities=probs[best],
                     neighbor_ids=found.ids[i],
-                    neighbor_labels=tuple(names[found.labels[i]].tolist()),
+                    neighbor_labels=tuple(gallery_names[found.labels[i]].tolist()),
                     neighbor_distances=found.distances[i],
                     thumbnails=self.gallery[found.ids[i]],
                     meanings=tuple(name for name, _ in near),
@@ -341,7 +350,13 @@ class DoodleSearch:
         The model is not stored (save it with :meth:`~doodlekit.model.training.Trained.save`);
         its digest and the label vectors' fingerprint are, so :meth:`load` can refuse
         to pair the index with another model.
+
+        Raises:
+            ValueError: the gallery's labels are another label set than the model's (build it again instead).
         """
+        if self.gallery_categories != self.categories:
+            raise ValueError("this search's gallery is labelled with other categories than the model's, which a "
+                             "search file does not hold; build it again with DoodleSearch.build(...) instead")
         return write_npz(
             path,
             {

@@ -1,4 +1,5 @@
-"""Where drawings come from: category names, settings, HTTP and cache files, rasterizing, torch datasets.
+"""Where drawings come from: category names, settings, HTTP and cache files, rasterizing, torch datasets
+(Quick, Draw! and Animal-MNIST).
 
 Every public name of its modules imports lazily from here (:mod:`doodlekit._exports`).
 """
@@ -19,4 +20,8 @@ __getattr__, __dir__, __all__ = lazy(__name__, {
         "MAX_RESAMPLED_POINTS", "MAX_SIZE", "BACKENDS", "ApproximateBitmapWarning", "available_backends",
         "simplify_rdp", "normalize_raw", "rasterize", "rasterize_many", "StrokeRaster", "as_bitmaps",),
     "datasets": ("SPLITS", "split_indices", "QuickDrawBitmaps", "QuickDrawStrokes",),
+    "animal_mnist": ("CLASSES", "ROOT_ENV", "URL_ENV", "WHEEL_NAME", "WHEEL_URL", "WHEEL_SHA256", "WHEEL_MEMBERS",
+        "MAX_PICKLE_BYTES", "SAFE_GLOBALS", "unpickle_arrays", "AnimalArrays", "read_folder", "read_wheel",
+        "wheel_url", "fetch_wheel", "load_arrays", "duplicate_groups", "animal_split", "OUTLINE_SIDES", "outline", "Outline",
+        "AnimalMNIST",),
 })

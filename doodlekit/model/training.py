@@ -13,7 +13,7 @@ import contextlib
 import os
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -202,6 +202,7 @@ class Trained:
         per_class: drawings per class loaded before the split.
         split_seed: seed of the train/val/test split.
         settings: where its drawings are read from (``None``: the environment's, when read).
+        data: the ``split -> dataset`` function it was trained with, or ``None`` for Quick, Draw! bitmaps.
     """
 
     model: DoodleNet
@@ -213,9 +214,12 @@ class Trained:
     per_class: int | None
     split_seed: int
     settings: Settings | None = None
+    data: Callable[[str], BitmapData] | None = None
 
-    def dataset(self, split: str = "test") -> QuickDrawBitmaps:
+    def dataset(self, split: str = "test") -> BitmapData:
         """The ``"train"``, ``"val"`` or ``"test"`` split this model was trained / validated / is tested on."""
+        if self.data is not None:
+            return self.data(split)
         return QuickDrawBitmaps(self.categories, self.per_class, split, seed=self.split_seed, settings=self.settings)
 
     def loss(self) -> MultitaskLoss:
@@ -243,6 +247,7 @@ def train_variant(
     split_seed: int = 0,
     validate: bool = True,
     settings: Settings | None = None,
+    data: Callable[[str], BitmapData] | None = None,
     **overrides: Any,
 ) -> Trained:
     """The kit's training recipe: load the data and label vectors, build the model, :func:`fit`.
@@ -260,6 +265,9 @@ def train_variant(
         validate: evaluate on the validation split after every epoch.
         settings: where the drawings are read from (``None``: the environment's, resolved once);
             kept in the result, so that :meth:`Trained.dataset` reads from the same place.
+        data: another dataset than Quick, Draw! bitmaps: a function of the split (``"train"``, ``"val"``,
+            ``"test"``) returning a dataset whose labels follow ``categories`` (e.g. a
+            :class:`~doodlekit.data.animal_mnist.AnimalMNIST`); ``per_class`` and ``split_seed`` are then its own.
         overrides: any other :class:`TrainConfig` field (``lr``, ``lam``, ``augment``, ``device``...).
     """
     config = TrainConfig(variant=variant, epochs=epochs, seed=seed, **overrides)
@@ -274,8 +282,13 @@ def train_variant(
     else:
         labels = label_vectors(vectors, names)
     settings = settings or get_settings()
-    train_ds = QuickDrawBitmaps(names, per_class, "train", seed=split_seed, settings=settings)
-    val_ds = QuickDrawBitmaps(names, per_class, "val", seed=split_seed, settings=settings) if validate else None
+
+    def quickdraw(split: str) -> BitmapData:
+        return QuickDrawBitmaps(names, per_class, split, seed=split_seed, settings=settings)
+
+    load = data or quickdraw
+    train_ds = load("train")
+    val_ds = load("val") if validate else None
     seed_everything(seed)
     model = DoodleNet(len(names), labels.dim, backbone=backbone)
     loss = MultitaskLoss(variant, labels, lam=config.lam, margin=config.margin)
@@ -284,4 +297,5 @@ def train_variant(
     return Trained(
         model=model, label_vectors=labels, history=history, config=config, categories=names,
         train_seconds=history.final["train_seconds"], per_class=per_class, split_seed=split_seed, settings=settings,
+        data=data,
     )

@@ -4,7 +4,9 @@
   history, test metrics and the machine that trained them (:mod:`doodlekit.experiments.lessons`);
 - ``reproduce-quick.json`` and ``reproduce-default.json``: ``results.json`` of
   ``doodlekit reproduce --quick`` and of its defaults, with the machine they ran on
-  (:mod:`doodlekit.experiments.reproduce`).
+  (:mod:`doodlekit.experiments.reproduce`);
+- ``reproduce-animal-mnist.json``: ``results.json`` of ``doodlekit reproduce --dataset animal-mnist``
+  (seeds 0, 1, 2), which notebook 07 reads (:func:`doodlekit.experiments.crossdomain.animal_results`).
 """
 
 from pathlib import Path
