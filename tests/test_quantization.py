@@ -17,7 +17,9 @@ import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
+from doodlekit.apps import DoodleSearch
 from doodlekit.errors import CorruptFileError
+from doodlekit.experiments import lessons
 from doodlekit.model import (
     fit_codebooks,
     icm_encode,
@@ -342,3 +344,24 @@ def test_quantized_index_searches_saves_and_loads(data, fitted, tmp_path: Path) 
     (tmp_path / "bad.npz").write_bytes(b"not an npz")
     with pytest.raises(CorruptFileError):
         QuantizedIndex.load(tmp_path / "bad.npz")
+
+
+@pytest.mark.usefixtures("mirror")
+def test_doodle_search_with_the_jointly_learnt_quantizer(tmp_path: Path) -> None:
+    """DoodleSearch(hasher="dvsq") on the shipped lesson model: its own codebooks, AQD, save and load."""
+    run = lessons.trained("dvsq")
+    assert run.codebooks is not None and run.codebooks.shape == (4, 256, run.label_vectors.dim)
+    gallery = run.dataset("train")
+    search = DoodleSearch.build(run, gallery.images, gallery.targets, n_bits=32, hasher="dvsq")
+    assert isinstance(search.index, QuantizedIndex)
+    np.testing.assert_array_equal(search.hasher.codebooks_, run.codebooks)  # the learnt ones, not refitted
+    queries = run.dataset("test").images[:20]
+    answers = search.query(queries, k=5)
+    assert all(np.all(np.diff(a.neighbor_distances) >= 0) for a in answers)
+    same = np.mean([a.neighbor_labels[0] == a.labels[0] for a in answers])
+    assert same > 0.6  # the nearest doodle mostly has the predicted label
+    loaded = DoodleSearch.load(search.save(tmp_path / "search.npz"), run)
+    again = loaded.query(queries, k=5)
+    assert all(np.array_equal(a.neighbor_ids, b.neighbor_ids) for a, b in zip(answers, again, strict=True))
+    fitted = DoodleSearch.build(run, gallery.images, gallery.targets, n_bits=16, hasher="dvsq")  # no 16-bit codebooks
+    assert fitted.hasher.n_bits == 16 and len(fitted.answer(queries[0], k=3).neighbor_ids) == 3

@@ -13,7 +13,7 @@ __getattr__, __dir__, __all__ = lazy(__name__, {
         "QUICK_EPOCHS", "QUICK_SEEDS", "QUICK_MAP_POINTS", "MAX_SEED", "SPLIT_SEED", "PHASES", "CE_ZERO_SHOT",
         "REFERENCE_RESULTS", "REFERENCE_TOLERANCES", "PROTOCOL", "ReproduceConfig", "make_config",
         "reference_results", "reference_check", "run",),
-    "report": ("MAP_VS_BITS_PNG", "UMAP_PNG", "SEMANTIC_TOP", "RADIUS", "Metric", "ResultKeys", "KEYS", "findings",
-        "summary_line", "map_vs_bits_figure", "umap_figure", "markdown",),
+    "report": ("MAP_VS_BITS_PNG", "UMAP_PNG", "SEMANTIC_TOP", "RADIUS", "CODERS", "Metric", "ResultKeys", "KEYS",
+        "findings", "quantizer_findings", "summary_line", "map_vs_bits_figure", "umap_figure", "markdown",),
     "projection": ("MAX_POINTS", "balanced_sample", "umap_2d", "label_map", "centroid_cosines",),
 })

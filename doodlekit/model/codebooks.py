@@ -21,7 +21,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 from scipy import sparse
-from sklearn.cluster import KMeans
 
 #: Codewords per codebook (one byte of code each).
 N_CODEWORDS = 256
@@ -79,6 +78,8 @@ def init_codebooks(X: np.ndarray, n_codebooks: int, n_codewords: int = N_CODEWOR
     Codebook m is zero outside its sub-space (the m-th of ``np.array_split(range(D), M)``) and
     holds there the K centroids of k-means on X's columns of that sub-space, seeded by ``seed``.
     """
+    from sklearn.cluster import KMeans  # here: searching with learnt codebooks never loads it
+
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[0] < n_codewords or X.shape[1] < n_codebooks or n_codebooks < 1:
         raise ValueError(
