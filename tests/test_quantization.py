@@ -355,11 +355,12 @@ def test_doodle_search_with_the_jointly_learnt_quantizer(tmp_path: Path) -> None
     search = DoodleSearch.build(run, gallery.images, gallery.targets, n_bits=32, hasher="dvsq")
     assert isinstance(search.index, QuantizedIndex)
     np.testing.assert_array_equal(search.hasher.codebooks_, run.codebooks)  # the learnt ones, not refitted
-    queries = run.dataset("test").images[:20]
+    test = run.dataset("test")
+    queries, truth = test.images[::15], np.asarray(run.categories)[test.targets[::15]]  # 2 per class
     answers = search.query(queries, k=5)
     assert all(np.all(np.diff(a.neighbor_distances) >= 0) for a in answers)
-    same = np.mean([a.neighbor_labels[0] == a.labels[0] for a in answers])
-    assert same > 0.6  # the nearest doodle mostly has the predicted label
+    precision = np.mean([[label == true for label in a.neighbor_labels] for a, true in zip(answers, truth)])
+    assert precision > 0.5  # chance: 1/15
     loaded = DoodleSearch.load(search.save(tmp_path / "search.npz"), run)
     again = loaded.query(queries, k=5)
     assert all(np.array_equal(a.neighbor_ids, b.neighbor_ids) for a, b in zip(answers, again, strict=True))

@@ -222,7 +222,7 @@ def test_joint_quantizer_learns_codebooks_that_the_checkpoint_carries(tmp_path: 
     quantizer = VisualSemanticQuantizer.from_codebooks(meta["codebooks"], run.label_vectors.vectors)
     residual = unit - reconstruct(quantizer.transform(unit), meta["codebooks"])
     W = label_metric(run.label_vectors.vectors, unit.shape[1])
-    assert np.einsum("nd,de,ne->n", residual, W, residual).mean() < 0.2 * np.einsum("nd,de,nd->n", unit, W, unit).mean()
+    assert np.einsum("nd,de,ne->n", residual, W, residual).mean() < 0.5 * np.einsum("nd,de,nd->n", unit, W, unit).mean()
     _, plain = load_checkpoint(train_variant("ce", CATEGORIES[:2], per_class=40, epochs=1, batch_size=8,
                                              progress=False, validate=False).save(tmp_path / "ce.pt"))
     assert plain["codebooks"] is None
