@@ -17,6 +17,7 @@ import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
+from doodlekit import plotting
 from doodlekit.apps import DoodleSearch
 from doodlekit.errors import CorruptFileError
 from doodlekit.experiments import lessons
@@ -366,3 +367,22 @@ def test_doodle_search_with_the_jointly_learnt_quantizer(tmp_path: Path) -> None
     assert all(np.array_equal(a.neighbor_ids, b.neighbor_ids) for a, b in zip(answers, again, strict=True))
     fitted = DoodleSearch.build(run, gallery.images, gallery.targets, n_bits=16, hasher="dvsq")  # no 16-bit codebooks
     assert fitted.hasher.n_bits == 16 and len(fitted.answer(queries[0], k=3).neighbor_ids) == 3
+
+
+def test_quantizer_figures() -> None:
+    toy = np.random.default_rng(0).standard_normal((100, 2))
+    codebooks = init_codebooks(toy, 2, n_codewords=4)
+    fig = plotting.codebook_picture(toy, codebooks, icm_encode(toy, codebooks, np.eye(2)))
+    (ax,) = fig.axes
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "sum of two codewords", "codebook 1's codewords", "codebook 2's codewords"]
+    assert ax.get_title() == "4 + 4 codewords, 16 reconstructions"
+    with pytest.raises(ValueError, match="need \\(N, 2\\) points"):
+        plotting.codebook_picture(np.zeros((5, 3)), codebooks, np.zeros((5, 2), int))
+    curves = {"adaptive_margin": {"ITQ": {8: 0.5, 16: 0.6}, "PQ": {8: 0.7, 16: None}},
+              "dvsq": {"ITQ": {8: 0.4, 16: 0.6}, "DVSQ joint": {16: 0.65}}}
+    fig = plotting.coder_bits_figure(curves, {"adaptive_margin": 0.7}, ylabel="mAP@100")
+    assert [ax.get_title() for ax in fig.axes] == ["adaptive margin", "adaptive margin + joint quantizer"]
+    assert list(fig.axes[0].get_xticks()) == [8, 16]
+    assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()] == ["ITQ", "DVSQ joint"]
+    assert len(fig.axes[0].lines[1].get_xdata()) == 1  # a width not measured is left out
