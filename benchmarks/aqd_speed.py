@@ -2,9 +2,11 @@
 
     python benchmarks/aqd_speed.py [--quick] [--bits 32 64] [--queries 100] [--out FILE.json]
 
-Databases of 100k and 1M items (``--quick``: 100k only) hold the codes of the stand-in embeddings
-of ``hash_quality.py`` (GloVe label vectors plus noise), cycled to size (ICM-coding a million items
-would take longer than the search it feeds; the search cost does not depend on which codes repeat).
+Databases of 100k and 1M items (``--quick``: 100k only) are made from the stand-in embeddings of
+``hash_quality.py`` (GloVe label vectors plus noise): ITQ codes of the embeddings repeated to size with
+a little jitter, as in ``search_speed.py`` (exact repeats would let the Hamming kernel's pruning stop
+early), and quantizer codes of the embeddings cycled to size (ICM-coding a million items takes longer
+than the search it feeds, and AQD scans every item whatever its code).
 At each code width the DVSQ quantizer (:class:`doodlekit.retrieval.VisualSemanticQuantizer`,
 fitted with the label vectors) and ITQ are fitted on the stand-in embeddings; the same batch of
 jittered queries is then ranked (top k, ties by position) by:
@@ -64,12 +66,13 @@ def run(args: argparse.Namespace) -> int:
         codes = quantizer.transform(base[:10])
         aqd_rank(quantizer.lookup_tables(queries[:1]), codes, 1, compiled=True)
         hamming_rank(itq.transform(queries[:1]), itq.transform(base[:10]), 1, compiled=True)
-    codes = {bits: (quantizer.transform(base), itq.transform(base)) for bits, (quantizer, itq) in fitted.items()}
+    codes = {bits: quantizer.transform(base) for bits, (quantizer, _) in fitted.items()}
     rows = []
     for n in sizes:
         cycle = np.arange(n) % base.shape[0]
+        database = repeat_to(base, n, rng)
         for bits, (quantizer, itq) in fitted.items():
-            db_codes, db_bits = codes[bits][0][cycle], codes[bits][1][cycle]
+            db_codes, db_bits = codes[bits][cycle], itq.transform(database)
             runs = {
                 "aqd_numba": lambda: quantizer.search(queries, db_codes, args.k, compiled=True),
                 "aqd_numpy": lambda: quantizer.search(queries, db_codes, args.k, compiled=False),
@@ -84,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
             rows.append(row)
             print(f"{n:>9,} items, {bits} bits: " + ", ".join(f"{name} {t:.3f} ms" for name, t in ms.items())
                   + f"; AQD/Hamming {row['aqd_over_hamming']:.1f}x, identical {same}", flush=True)
+        del database
     write_json(args.out, {
         "benchmark": "aqd_speed",
         "source": standin_description(STANDIN_PER_CLASS, STANDIN_NOISE),
