@@ -18,3 +18,8 @@ CODE_BITS = 64
 BITS: tuple[int, ...] = (16, 32, 64, 128)
 #: Ranking cut-off of mAP@K.
 K = 100
+#: Code widths (bits) at which ``reproduce`` compares every coder: ITQ, LSH, PQ and DVSQ's quantizer
+#: (one 256-codeword codebook per 8 bits).
+CODER_BITS: tuple[int, ...] = (8, 16, 24, 32, 64)
+#: Code width of the quantizer a variant learns jointly (``TrainConfig.quantizer_bits``' default).
+JOINT_BITS = 32

@@ -121,7 +121,8 @@ def test_multitask_rejects_an_unknown_variant() -> None:
 
 
 def test_the_variants_table_drives_the_loss_and_names_every_variant() -> None:
-    assert list(VARIANTS) == ["ce", "fixed_margin", "adaptive_margin"]
+    assert list(VARIANTS) == ["ce", "fixed_margin", "adaptive_margin", "dvsq"]
+    assert [name for name, variant in VARIANTS.items() if variant.joint_quantizer] == ["dvsq"]
     for name, variant in VARIANTS.items():
         assert variant.name == name and variant.retrieves_with in VECTOR_KINDS
         # a variant retrieves with its embedding exactly when its loss trains that embedding
@@ -129,7 +130,7 @@ def test_the_variants_table_drives_the_loss_and_names_every_variant() -> None:
         assert MultitaskLoss(name, torch.eye(3).numpy()).semantic == variant.semantic
         assert display_name(name) == variant.display_name
     assert display_name("mine") == "mine"
-    with pytest.raises(ValueError, match="variant 'triplet'; use one of ce, fixed_margin, adaptive_margin"):
+    with pytest.raises(ValueError, match="variant 'triplet'; use one of ce, fixed_margin, adaptive_margin, dvsq"):
         check_variant("triplet")
     with pytest.raises(ValueError, match="unknown loss variant 'triplet'"):
         TrainConfig(variant="triplet")

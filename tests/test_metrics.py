@@ -16,6 +16,7 @@ from doodlekit.retrieval import (
     drop_self,
     hamming_rank,
     mean_average_precision,
+    mean_average_precision_deephash,
     miss_similarity,
     precision_at_k,
     precision_within_radius,
@@ -208,3 +209,42 @@ def test_hash_and_float_rankings_feed_the_same_metrics():
 def test_semantic_metrics_need_labels_that_index_the_label_vectors():
     with pytest.raises(ValueError, match="indexing the 3 rows"):
         semantic_precision_at_k(np.array([[0]]), np.array([3]), np.array([0]), LABEL_VECTORS)
+
+
+def _port_deephash_get_maps(q_output, q_labels, db_output, db_labels, Rs):
+    """thulab/DeepHash, DeepHash/evaluation/__init__.py lines 8-23 (``get_mAPs``, inner-product distance)."""
+    dist = -q_output @ db_output.T
+    unsorted_ids = np.argpartition(dist, Rs - 1)[:, :Rs]
+    APx = []
+    for i in range(dist.shape[0]):
+        label = q_labels[i, :].copy()
+        label[label == 0] = -1
+        idx = unsorted_ids[i, :]
+        idx = idx[np.argsort(dist[i, :][idx])]
+        imatch = np.sum(np.equal(db_labels[idx[0:Rs], :], label), 1) > 0
+        rel = np.sum(imatch)
+        Lx = np.cumsum(imatch)
+        Px = Lx.astype(float) / np.arange(1, Rs + 1, 1)
+        if rel != 0:
+            APx.append(np.sum(Px * imatch) / rel)
+    return np.mean(np.array(APx))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_deephash_map_matches_a_port_of_deephash(seed: int):
+    rng = np.random.default_rng(seed)
+    db, queries = rng.standard_normal((300, 8)), rng.standard_normal((40, 8))
+    db_labels, query_labels = rng.integers(0, 12, 300), rng.integers(0, 12, 40)
+    ranking = np.argsort(-(queries @ db.T), axis=1, kind="stable")[:, :20]
+    eye = np.eye(12)
+    port = _port_deephash_get_maps(queries, eye[query_labels], db, eye[db_labels], 20)
+    ours = mean_average_precision_deephash(ranking, query_labels, db_labels)
+    assert ours == pytest.approx(port, rel=1e-12)
+    assert ours >= mean_average_precision(ranking, query_labels, db_labels)  # never less than the kit's
+
+
+def test_deephash_map_drops_queries_without_hits():
+    # query 0 finds its class at ranks 1 and 3 (AP = (1 + 2/3) / 2), query 1 finds nothing (dropped)
+    ranking = np.array([[0, 1, 2], [0, 1, 2]])
+    assert mean_average_precision_deephash(ranking, np.array([1, 5]), np.array([1, 2, 1])) == pytest.approx(5 / 6)
+    assert mean_average_precision_deephash(ranking, np.array([5, 5]), np.array([1, 2, 1])) == 0.0

@@ -19,12 +19,15 @@ from doodlekit.model import (
     embed,
     evaluate,
     fit,
+    label_metric,
     load_checkpoint,
     predict_proba,
+    reconstruct,
     save_checkpoint,
     seed_everything,
     train_variant,
 )
+from doodlekit.retrieval import VisualSemanticQuantizer
 from doodlekit.semantics import label_vectors, load_vectors
 
 CATEGORIES = ["cat", "circle", "star", "fish"]
@@ -196,3 +199,32 @@ def test_train_variant_reads_and_keeps_explicit_settings(monkeypatch: pytest.Mon
     test = run.dataset("test")
     assert test.settings == settings and len(test) == 8
     assert not any(tmp_path.iterdir())  # read from the mirror, nothing cached
+
+
+@pytest.mark.usefixtures("mirror")
+def test_joint_quantizer_learns_codebooks_that_the_checkpoint_carries(tmp_path: Path) -> None:
+    """The "dvsq" variant: quantization loss off in epoch 1, on after; codebooks saved and loaded."""
+    run = train_variant("dvsq", CATEGORIES[:3], per_class=150, epochs=2, batch_size=32, quantizer_bits=16,
+                        progress=False, validate=False)
+    losses = run.history.column("train_quantization")
+    assert losses[0] == 0.0 and 0 < losses[1] < 1
+    assert run.codebooks.shape == (2, 256, run.label_vectors.dim)
+    again = train_variant("dvsq", CATEGORIES[:3], per_class=150, epochs=2, batch_size=32, quantizer_bits=16,
+                          progress=False, validate=False)
+    np.testing.assert_array_equal(again.codebooks, run.codebooks)  # seeded, like the weights
+    _, meta = load_checkpoint(run.save(tmp_path / "dvsq.pt"))
+    np.testing.assert_array_equal(meta["codebooks"], run.codebooks)
+    assert meta["config"].quantizer_bits == 16
+    # the learnt codebooks code the training embeddings far better than no codes at all
+    train = run.dataset("train")
+    unit = embed(run.model, train.images, "embedding").astype(np.float64)
+    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+    quantizer = VisualSemanticQuantizer.from_codebooks(meta["codebooks"], run.label_vectors.vectors)
+    residual = unit - reconstruct(quantizer.transform(unit), meta["codebooks"])
+    W = label_metric(run.label_vectors.vectors, unit.shape[1])
+    assert np.einsum("nd,de,ne->n", residual, W, residual).mean() < 0.5 * np.einsum("nd,de,nd->n", unit, W, unit).mean()
+    _, plain = load_checkpoint(train_variant("ce", CATEGORIES[:2], per_class=40, epochs=1, batch_size=8,
+                                             progress=False, validate=False).save(tmp_path / "ce.pt"))
+    assert plain["codebooks"] is None
+    with pytest.raises(ValueError, match="needs at least 256 of them, got 64"):
+        train_variant("dvsq", CATEGORIES[:2], per_class=40, epochs=1, batch_size=8, progress=False, validate=False)

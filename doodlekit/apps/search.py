@@ -42,6 +42,7 @@ from doodlekit.model.openset import (
 )
 from doodlekit.retrieval.hashers import ITQ, RandomHyperplaneLSH, hasher_class
 from doodlekit.retrieval.index import HammingIndex
+from doodlekit.retrieval.quantization import QUANTIZER_NAME, QuantizedIndex, VisualSemanticQuantizer
 from doodlekit.semantics.labels import LabelVectors, nearest_labels
 from doodlekit.semantics.vocabulary import all_label_vectors, label_ranks
 
@@ -71,7 +72,8 @@ class Answer:
         probabilities: (top,) float32 softmax probabilities of ``labels``.
         neighbor_ids: (k,) int64 gallery rows of the nearest doodles, nearest first.
         neighbor_labels: the categories of those doodles.
-        neighbor_distances: (k,) int32 Hamming distances, in bits.
+        neighbor_distances: (k,) int32 Hamming distances, in bits; with DVSQ's quantizer, (k,) float64
+            asymmetric distances ``1 - q . C b``.
         thumbnails: (k, 28, 28) uint8 gallery bitmaps (ink 255 on paper 0).
         meanings: the categories whose label vectors are nearest the embedding.
         meaning_scores: (len(meanings),) float32 cosines of the embedding to those label vectors.
@@ -135,8 +137,10 @@ class DoodleSearch:
     Attributes:
         model: the :class:`~doodlekit.model.network.DoodleNet` (eval mode).
         label_vectors: its label vectors; label ``k`` is ``label_vectors.categories[k]``.
-        hasher: the fitted binary hasher (``"itq"`` or ``"lsh"`` of :data:`~doodlekit.retrieval.HASHERS`).
-        index: the :class:`~doodlekit.retrieval.index.HammingIndex` of the gallery (ids are gallery rows).
+        hasher: the fitted binary hasher (``"itq"`` or ``"lsh"`` of :data:`~doodlekit.retrieval.HASHERS`), or
+            DVSQ's quantizer (``"dvsq"``, :class:`~doodlekit.retrieval.quantization.VisualSemanticQuantizer`).
+        index: the :class:`~doodlekit.retrieval.index.HammingIndex` of the gallery (ids are gallery rows), or
+            for the quantizer its :class:`~doodlekit.retrieval.quantization.QuantizedIndex` (AQD search).
         gallery: (N, 28, 28) uint8 gallery bitmaps.
         which: the vectors that are hashed: ``"embedding"`` or ``"features"`` (see
             :func:`~doodlekit.model.inference.embed`).
@@ -153,7 +157,7 @@ class DoodleSearch:
         self,
         model: DoodleNet,
         label_vectors: LabelVectors,
-        hasher: ITQ | RandomHyperplaneLSH,
+        hasher: ITQ | RandomHyperplaneLSH | VisualSemanticQuantizer,
         index: HammingIndex,
         gallery: np.ndarray,
         *,
@@ -207,13 +211,16 @@ class DoodleSearch:
             gallery_images: (N, 28, 28) or (N, 784) uint8 bitmaps to search among.
             gallery_labels: (N,) int labels in ``[0, C)`` (label order of ``trained``, or of ``gallery_categories``).
             n_bits: code width, a multiple of 8.
-            hasher: a binary hasher of :data:`~doodlekit.retrieval.HASHERS`, ``"itq"`` or ``"lsh"``.
+            hasher: a binary hasher of :data:`~doodlekit.retrieval.HASHERS`, ``"itq"`` or ``"lsh"``, or
+                ``"dvsq"``: DVSQ's quantizer, searched by AQD; it uses the codebooks ``trained`` learnt
+                jointly when it has them (``trained.codebooks``, ``n_bits`` wide), else fits one on the
+                gallery (with the label vectors when ``which`` is ``"embedding"``).
             which: hash the ``"embedding"`` (semantic head) or the ``"features"`` (penultimate layer).
             seed: the hasher's ``random_state``.
             gallery_categories: the names of ``gallery_labels`` when they are not the model's categories
                 (such a search is not saved: :meth:`save` stores the model's label set only).
         """
-        kind = hasher_class(hasher, binary=True)
+        kind = VisualSemanticQuantizer if hasher == QUANTIZER_NAME else hasher_class(hasher, binary=True)
         images = _bitmaps(gallery_images, "gallery_images")
         labels = np.asarray(gallery_labels)
         classes = len(gallery_categories or trained.label_vectors.categories)
@@ -223,9 +230,18 @@ class DoodleSearch:
                 f"gallery_labels must be {len(images)} integer labels in [0, {classes}), one per gallery bitmap; "
                 "pass dataset.targets of the same dataset as the images"
             )
-        fitted = kind(n_bits, random_state=seed)
-        index = HammingIndex(n_bits)
-        index.add(fitted.fit_transform(embed(trained.model, images, which)), labels.astype(np.int64))
+        vectors = embed(trained.model, images, which)
+        if kind is VisualSemanticQuantizer:
+            semantic = trained.label_vectors.vectors if which == "embedding" else None
+            codebooks = getattr(trained, "codebooks", None) if which == "embedding" else None
+            fitted = (VisualSemanticQuantizer.from_codebooks(codebooks, semantic, random_state=seed)
+                      if codebooks is not None and 8 * len(codebooks) == n_bits
+                      else VisualSemanticQuantizer(n_bits, random_state=seed).fit(vectors, label_vectors=semantic))
+            index: HammingIndex = QuantizedIndex(fitted)
+        else:
+            fitted = kind(n_bits, random_state=seed).fit(vectors)
+            index = HammingIndex(n_bits)
+        index.add(fitted.transform(vectors), labels.astype(np.int64))
         return cls(trained.model, trained.label_vectors, fitted, index, images, which=which,
                    gallery_categories=gallery_categories)
 
@@ -310,8 +326,8 @@ class DoodleSearch:
             return []
         with _one_thread() if len(images) <= SINGLE_THREAD_QUERY else contextlib.nullcontext():
             probabilities, logits, embeddings, vectors = self._outputs(images)
-        found = self.index.search(self.hasher.transform(vectors), k)
-        names = np.asarray(self.categories)
+        aqd = isinstance(self.index, QuantizedIndex)  # searched with the float vectors themselves
+        found = self.index.search(vectors if aqd else self.hasher.transform(vectors), k)
         unsure, confidence = np.zeros(len(images), dtype=bool), np.full(len(images), np.nan)
         if self.open_set is not None:
             scores = scores_from_outputs(logits, embeddings, self.label_vectors)
@@ -393,11 +409,12 @@ class DoodleSearch:
                 "Load the model it was built with, or build a search for this model with DoodleSearch.build(...)."
             )
         try:
-            kind = hasher_class(str(stored[f"{_HASHER}name"]), binary=True)
+            name = str(stored[f"{_HASHER}name"])
+            kind = VisualSemanticQuantizer if name == QUANTIZER_NAME else hasher_class(name, binary=True)
             names = [_HASHER + name for name in kind.array_names()]
             saved = read_npz(path, names, what="doodle search file", remedy=redo)
             hasher = kind.from_arrays({name.removeprefix(_HASHER): array for name, array in saved.items()})
-            index = HammingIndex(hasher.n_bits)
+            index = QuantizedIndex(hasher) if kind is VisualSemanticQuantizer else HammingIndex(hasher.n_bits)
             index.add(stored["codes"], stored["labels"])
             which = str(stored["which"])
             return cls(trained.model, trained.label_vectors, hasher, index, stored["images"], which=which)

@@ -205,6 +205,7 @@ def _load_trained(stem: Path, recipe: dict[str, Any], settings: Settings | None)
         per_class=recipe["per_class"],
         split_seed=0,
         settings=settings,
+        codebooks=meta["codebooks"],
     )
 
 
@@ -254,7 +255,7 @@ def _load_reference(variant: str, entry: dict[str, Any], folder: Path, settings:
     return Trained(
         model=model, label_vectors=meta["label_vectors"], history=history, config=meta["config"],
         categories=meta["categories"], train_seconds=history.final["train_seconds"],
-        per_class=recipe["per_class"], split_seed=0, settings=settings,
+        per_class=recipe["per_class"], split_seed=0, settings=settings, codebooks=meta["codebooks"],
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 from matplotlib.figure import Figure
 
-from doodlekit.defaults import BITS, CODE_BITS, K
+from doodlekit.defaults import BITS, CODE_BITS, CODER_BITS, JOINT_BITS, K
 from doodlekit.model.variants import VARIANTS, VECTOR_KINDS, display_name
 from doodlekit.plotting.maps import embedding_maps
 from doodlekit.plotting.retrieval import BitsCurve, bits_figure
@@ -30,6 +30,11 @@ SEMANTIC_TOP = 10
 RADIUS = 2
 #: Hasher -> its part of a hashed mAP key (ITQ's keys say ``hash``: ``map@100_hash64``).
 _CODE_KEYS = {"itq": "hash", "lsh": "lsh"}
+#: The coders compared at equal bits (:meth:`ResultKeys.coder`), in words: binary codes ranked by Hamming
+#: distance, and quantizers ranked by asymmetric distance (AQD). "aqd" is DVSQ's quantizer fitted after
+#: training (semantic variants); "joint" the one a variant learnt with the network, at its width only.
+CODERS = {"itq": "ITQ (Hamming)", "lsh": "LSH (Hamming)", "pq": "PQ, post-hoc (AQD)",
+          "aqd": "DVSQ quantizer, post-hoc (AQD)", "joint": "DVSQ quantizer, joint (AQD)"}
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,8 @@ class ResultKeys:
     code_bits: int = CODE_BITS
     top: int = SEMANTIC_TOP
     radius: int = RADIUS
+    coder_bits: tuple[int, ...] = CODER_BITS
+    joint_bits: int = JOINT_BITS
 
     top1: ClassVar[str] = "top1"
     top5: ClassVar[str] = "top5"
@@ -74,11 +81,38 @@ class ResultKeys:
     @classmethod
     def of(cls, results: Mapping[str, Any]) -> ResultKeys:
         """The keys of a results dict, by the ``k`` and ``bits`` its ``config`` records."""
-        return cls(k=results["config"]["k"], bits=tuple(results["config"]["bits"]))
+        config = results["config"]
+        return cls(k=config["k"], bits=tuple(config["bits"]), coder_bits=tuple(config.get("coder_bits", CODER_BITS)))
 
     def map(self, hasher: str | None = None, bits: int | None = None) -> str:
         """mAP@k's key: ``map@100`` (float cosine), ``map@100_hash64`` (ITQ codes), ``map@100_lsh64`` (LSH)."""
         return f"map@{self.k}" if hasher is None else f"map@{self.k}_{_CODE_KEYS[hasher]}{bits}"
+
+    def coder(self, coder: str, bits: int | None = None, *, deephash: bool = False) -> str:
+        """mAP@k of a :data:`CODERS` coder (None: float cosine), in the kit's convention or DeepHash's:
+        ``map@100_pq16``, ``map_deephash@100_aqd16``, ``map_deephash@100`` (ITQ says ``hash`` as in :meth:`map`)."""
+        head = f"map_deephash@{self.k}" if deephash else f"map@{self.k}"
+        return head if coder is None else f"{head}_{_CODE_KEYS.get(coder, coder)}{bits}"
+
+    def coder_semantic_precision(self, coder: str) -> str:
+        """Semantic precision@top of a :data:`CODERS` coder at :attr:`joint_bits`: ``semantic_precision@10_aqd32``."""
+        return f"{self.semantic_precision}_{_CODE_KEYS.get(coder, coder)}{self.joint_bits}"
+
+    def coder_metrics(self) -> tuple[Metric, ...]:
+        """The coders' numbers (:data:`CODERS` at :attr:`coder_bits`, "joint" at :attr:`joint_bits` only):
+        mAP@k in the kit's convention where :meth:`metrics` has no row for it yet, DeepHash's, and
+        semantic precision at :attr:`joint_bits`; None where a coder does not apply to a variant."""
+        k = self.k
+        widths = [(coder, b) for coder in CODERS for b in (self.coder_bits if coder != "joint" else (self.joint_bits,))]
+        return (
+            *(Metric(self.coder(c, b), f"mAP@{k}, {b}-bit {CODERS[c]}") for c, b in widths
+              if c not in _CODE_KEYS or b not in self.bits),
+            Metric(self.coder(None, deephash=True), f"mAP@{k} (DeepHash's convention), float cosine"),
+            *(Metric(self.coder(c, b, deephash=True), f"mAP@{k} (DeepHash's convention), {b}-bit {CODERS[c]}")
+              for c, b in widths),
+            *(Metric(self.coder_semantic_precision(c), f"semantic precision@{self.top}, {self.joint_bits}-bit "
+                     f"{CODERS[c]}") for c in CODERS),
+        )
 
     def hashed(self, key: str) -> str:
         """The key of the same number with :attr:`code_bits`-bit ITQ codes: ``miss_semantic_similarity_hash64``."""
@@ -120,6 +154,7 @@ class ResultKeys:
             Metric(self.hashed(self.miss), f"the same, {itq}"),
             Metric(self.miss_random, "the same for a random wrong item (baseline)", ranked=False),
             Metric(self.alignment, "Spearman of class-centroid vs label-vector cosines"),
+            *self.coder_metrics(),
             Metric(self.train_seconds, "seconds in training steps", ranked=False),
             Metric(self.eval_seconds, "seconds of evaluation (UMAP excluded)", ranked=False),
         )
@@ -159,6 +194,56 @@ def _table(results: Mapping[str, Any]) -> list[str]:
             cells.append(f"**{cell}**" if best is not None and mean == best else cell)
         lines.append(f"| `{metric.key}`: {metric.description} | " + " | ".join(cells) + " |")
     return lines
+
+
+def _coder_table(results: Mapping[str, Any]) -> list[str]:
+    """Every coder at every width (rows) per variant: mAP@k in the kit's / DeepHash's convention."""
+    keys = ResultKeys.of(results)
+    variants = list(results["variants"])
+    lines = ["| coder | bits | " + " | ".join(display_name(v) for v in variants) + " |",
+             "|---|---:|" + "---:|" * len(variants)]
+    for coder, bits in [(None, None), *((c, b) for c in CODERS for b in keys.coder_bits)]:
+        cells = []
+        for variant in variants:
+            kit = _stat(results, variant, keys.map() if coder is None else keys.coder(coder, bits))
+            deephash = _stat(results, variant, keys.coder(coder, bits, deephash=True))
+            cells.append("" if deephash[0] is None else f"{_fmt(*kit)} / {_fmt(*deephash)}")
+        if any(cells):
+            lines.append(f"| {CODERS[coder] if coder else 'float cosine'} | {bits or ''} | " + " | ".join(cells) + " |")
+    lines += ["", f"Semantic precision@{keys.top} at {keys.joint_bits} bits:", "",
+              "| coder | " + " | ".join(display_name(v) for v in variants) + " |", "|---|" + "---:|" * len(variants)]
+    for coder in CODERS:
+        cells = [_fmt(*_stat(results, v, keys.coder_semantic_precision(coder))) for v in variants]
+        if any(cell != "n/a" for cell in cells):
+            lines.append(f"| {CODERS[coder]} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def quantizer_findings(results: Mapping[str, Any]) -> list[str]:
+    """Whether the jointly learnt quantizer beats post-hoc coding at its width, in plain words."""
+    keys = ResultKeys.of(results)
+    if "dvsq" not in results["variants"]:
+        return []
+    bits = keys.joint_bits
+    joint = ("dvsq", keys.coder("joint", bits))
+    rivals = (("dvsq", keys.coder("aqd", bits)), ("adaptive_margin", keys.coder("aqd", bits)),
+              ("adaptive_margin", keys.coder("pq", bits)), ("ce", keys.coder("pq", bits)),
+              ("adaptive_margin", keys.coder("itq", bits)))
+    (mj, sj) = _stat(results, *joint)
+    if mj is None:
+        return []
+    parts = []
+    for variant, metric in rivals:
+        mr, sr = _stat(results, variant, metric)
+        if mr is None:
+            continue
+        verdict = ("one seed: no spread to judge by" if sj is None or sr is None else
+                   "beyond the seed spread" if abs(mj - mr) > sj + sr else "within the seed spread")
+        parts.append(f"{display_name(variant)} `{metric}` {_fmt(mr, sr)} ({mj - mr:+.3f}, {verdict})")
+    best = max((_stat(results, v, m)[0] or -1.0, f"{display_name(v)} `{m}`") for v, m in rivals)
+    verdict = "beats" if mj > best[0] else "does not beat"
+    return [f"joint quantizer at {bits} bits: `{joint[1]}` {_fmt(mj, sj)} vs " + "; ".join(parts)
+            + f". The joint quantizer {verdict} the best post-hoc coding here ({best[1]})."]
 
 
 def _zero_shot_table(results: Mapping[str, Any]) -> list[str]:
@@ -302,7 +387,7 @@ def markdown(results: Mapping[str, Any]) -> str:
     seen = [c for c in config["categories"] if c not in config["heldout"]]
     n_runs = len(results["variants"]) * len(config["seeds"])
     lines = [
-        "# doodlekit reproduce: CE vs fixed margin vs adaptive margin",
+        "# doodlekit reproduce: CE vs fixed margin vs adaptive margin (+ joint quantizer)",
         "",
         f"**Summary.** {results['summary']}",
         "",
@@ -333,6 +418,10 @@ def markdown(results: Mapping[str, Any]) -> str:
         f"Chance levels: top-1 {_fmt(results['baselines'][keys.top1])}, "
         f"mAP@{keys.k} of a random ranking {_fmt(results['baselines'][keys.map()])}.",
         "",
+        f"## Coders at equal bits (mAP@{keys.k}: the kit's / DeepHash's convention; mean ± sd over seeds)",
+        "",
+        *_coder_table(results),
+        "",
         "## Zero-shot (categories never trained on)",
         "",
         *_zero_shot_table(results),
@@ -341,7 +430,7 @@ def markdown(results: Mapping[str, Any]) -> str:
         "",
         "## Findings",
         "",
-        *(f"- {line}" for line in findings(results)),
+        *(f"- {line}" for line in findings(results) + quantizer_findings(results)),
         "",
         *_reference_section(results),
         "",

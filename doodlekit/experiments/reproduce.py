@@ -50,16 +50,26 @@ from doodlekit.data.categories import DEFAULT_CATEGORIES, validate_categories
 from doodlekit.data.datasets import QuickDrawBitmaps
 from doodlekit.data.files import read_npz, write_atomic, write_json_atomic, write_npz
 from doodlekit.data.settings import Settings, get_settings
-from doodlekit.defaults import BITS, CODE_BITS, K
+from doodlekit.defaults import BITS, CODE_BITS, CODER_BITS, K
 from doodlekit.errors import OutputExistsError, RunConfigError
 from doodlekit.experiments import report
 from doodlekit.experiments.projection import MAX_POINTS, balanced_sample, umap_2d
 from doodlekit.experiments.report import KEYS
+from doodlekit.model.codebooks import N_CODEWORDS
 from doodlekit.model.inference import BitmapData, embed, evaluate
 from doodlekit.model.training import Trained, train_variant
 from doodlekit.model.variants import VARIANTS, VECTOR_KINDS
 from doodlekit.reference import REFERENCE_DIR
 from doodlekit.retrieval.evaluation import retrieval_report
+from doodlekit.retrieval.hamming import hamming_rank
+from doodlekit.retrieval.hashers import ITQ, ProductQuantizer, RandomHyperplaneLSH
+from doodlekit.retrieval.metrics import (
+    cosine_rank,
+    mean_average_precision,
+    mean_average_precision_deephash,
+    semantic_precision_at_k,
+)
+from doodlekit.retrieval.quantization import VisualSemanticQuantizer
 from doodlekit.retrieval.zeroshot import choose_heldout, expected_random_map, fit_semantic_map, zero_shot_accuracy
 from doodlekit.semantics.labels import LabelVectors, label_vectors
 from doodlekit.semantics.sources import DEFAULT_SPEC
@@ -117,6 +127,14 @@ PROTOCOL = (
     f"mAP@{K}: AP@{K} normalised by min({K}, R), R = relevant (same-class) items in the database, averaged over "
     f"queries. Precision within Hamming radius {KEYS.radius}: fraction of same-class items in the ball (0 for an "
     "empty ball).",
+    f"Coders at equal bits ({'/'.join(map(str, CODER_BITS))}), each fitted on the database: ITQ and LSH "
+    "ranked by Hamming distance; product quantization (PQ, faiss) and DVSQ's quantizer (M codebooks of 256 "
+    "codewords, error measured through the label vectors, fitted after training: semantic variants only) ranked "
+    "by asymmetric quantizer distance (AQD: the float query's inner product with the item's reconstruction). "
+    f"The adaptive margin + joint quantizer variant also ranks with the codebooks it learnt in training "
+    f"(`joint`, {KEYS.joint_bits} bits). mAP@{K} in two conventions: the kit's (AP divided by min({K}, R)) and "
+    f"DeepHash's (`map_deephash`: AP divided by the relevant items retrieved in the top {K}, queries retrieving "
+    f"none dropped), with semantic precision@{KEYS.top} at {KEYS.joint_bits} bits.",
     f"Semantic precision@{KEYS.top}: mean cosine between the query's label vector and the label vectors of its "
     f"top {KEYS.top}. "
     "Miss similarity: over queries whose top-1 result has another label, the mean cosine of the two labels; "
@@ -163,7 +181,8 @@ class ReproduceConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict, with the fixed protocol settings (k, bits, split seed)."""
         plain = {**asdict(self), "categories": list(self.categories), "heldout": list(self.heldout),
-                 "seeds": list(self.seeds), "k": K, "bits": list(BITS), "split_seed": SPLIT_SEED}
+                 "seeds": list(self.seeds), "k": K, "bits": list(BITS), "coder_bits": list(CODER_BITS),
+                 "split_seed": SPLIT_SEED}
         if self.dataset == "quickdraw":
             del plain["dataset"]
         return plain
@@ -363,6 +382,41 @@ def _retrieval_numbers(
     return {key: _finite(value) for key, value in numbers.items()}
 
 
+def _coder_numbers(
+    db: np.ndarray, db_labels: np.ndarray, queries: np.ndarray, query_labels: np.ndarray,
+    labels: LabelVectors, seed: int, semantic: bool, codebooks: np.ndarray | None,
+) -> dict[str, float | None]:
+    """Every coder of :data:`~doodlekit.experiments.report.CODERS` at :data:`CODER_BITS` (see :data:`PROTOCOL`):
+    mAP@K in both conventions and semantic precision at ``KEYS.joint_bits``. DVSQ's quantizer only with a
+    ``semantic`` embedding; ``codebooks`` (M, 256, D) are the jointly learnt ones, or None."""
+    rankings: dict[tuple[str, int | None], np.ndarray] = {("float", None): cosine_rank(queries, db, K)[1]}
+    for bits in CODER_BITS:
+        for coder, kind in (("itq", ITQ), ("lsh", RandomHyperplaneLSH)):
+            hasher = kind(bits, random_state=seed).fit(db)
+            rankings[coder, bits] = hamming_rank(hasher.transform(queries), hasher.transform(db), K)[1]
+        if len(db) < N_CODEWORDS:  # too few items for 256 codewords
+            continue
+        pq = ProductQuantizer(bits, random_state=seed).fit(db)
+        rankings["pq", bits] = pq.search(queries, pq.transform(db), K)[1]
+        if semantic:
+            aqd = VisualSemanticQuantizer(bits, random_state=seed).fit(db, label_vectors=labels.vectors)
+            rankings["aqd", bits] = aqd.search(queries, aqd.transform(db), K)[1]
+    if codebooks is not None:
+        joint = VisualSemanticQuantizer.from_codebooks(codebooks, labels.vectors, random_state=seed)
+        rankings["joint", joint.n_bits] = joint.search(queries, joint.transform(db), K)[1]
+    numbers: dict[str, float | None] = {}
+    for (coder, bits), ranking in rankings.items():
+        name = None if coder == "float" else coder
+        numbers[KEYS.coder(name, bits)] = mean_average_precision(ranking, query_labels, db_labels)
+        numbers[KEYS.coder(name, bits, deephash=True)] = mean_average_precision_deephash(ranking, query_labels,
+                                                                                          db_labels)
+        if bits == KEYS.joint_bits:
+            numbers[KEYS.coder_semantic_precision(coder)] = semantic_precision_at_k(ranking, query_labels, db_labels,
+                                                                                    labels, KEYS.top)
+    # every variant writes every key, in the table's order (None where a coder does not apply)
+    return {metric.key: _finite(numbers.get(metric.key)) for metric in KEYS.coder_metrics()}
+
+
 def _zero_shot_numbers(
     trained: Trained, which: str, db_vectors: np.ndarray, db_labels: np.ndarray,
     heldout: BitmapData, heldout_labels: LabelVectors,
@@ -402,7 +456,9 @@ def _one_run(
     which = VARIANTS[variant].retrieves_with
     db, queries = embed(trained.model, train_ds.images, which), embed(trained.model, test_ds.images, which)
     numbers = {KEYS.top1: classify["top1"], KEYS.top5: classify.get("top5"),
-               **_retrieval_numbers(db, train_ds.targets, queries, test_ds.targets, trained.label_vectors, seed)}
+               **_retrieval_numbers(db, train_ds.targets, queries, test_ds.targets, trained.label_vectors, seed),
+               **_coder_numbers(db, train_ds.targets, queries, test_ds.targets, trained.label_vectors, seed,
+                                which == "embedding", trained.codebooks)}
     step("zero-shot")
     zero_shot, heldout_vectors = _zero_shot_numbers(trained, which, db, train_ds.targets, heldout, heldout_labels)
     numbers.update({KEYS.train_seconds: trained.train_seconds, KEYS.eval_seconds: time.perf_counter() - started})
@@ -431,9 +487,10 @@ def reference_results(name: str) -> dict[str, Any]:
 
 
 def _means(results: dict[str, Any]) -> dict[tuple[str, str], float | None]:
-    """(variant, metric) -> mean over seeds of every metric in :data:`REFERENCE_TOLERANCES`."""
+    """(variant, metric) -> mean over seeds of every metric in :data:`REFERENCE_TOLERANCES`, for every
+    variant of :data:`VARIANTS` that ``results`` has."""
     means = {}
-    for variant in VARIANTS:
+    for variant in (v for v in VARIANTS if v in results["variants"]):
         for metric in REFERENCE_TOLERANCES:
             if metric.startswith(KEYS.zero_shot("")):
                 means[variant, metric] = results["zero_shot"][variant][metric.removeprefix(KEYS.zero_shot(""))]
@@ -465,7 +522,7 @@ def reference_check(results: dict[str, Any]) -> dict[str, Any] | None:
         {"variant": variant, "metric": metric, "value": value, "reference": theirs[variant, metric],
          "tolerance": REFERENCE_TOLERANCES[metric],
          "within": abs(value - theirs[variant, metric]) <= REFERENCE_TOLERANCES[metric]}
-        for (variant, metric), value in ours.items()
+        for (variant, metric), value in ours.items() if (variant, metric) in theirs  # a reference older than a variant
     ]
     return {"reference": name, "machine": reference["config"]["machine"], "versions": reference["config"]["versions"],
             "within": all(row["within"] for row in rows), "rows": rows}

@@ -10,6 +10,8 @@ __getattr__, __dir__, __all__ = lazy(__name__, {
     "variants": ("VECTOR_KINDS", "Variant", "VARIANTS", "display_name", "check_variant",),
     "losses": ("DVSQ_MARGIN", "cross_entropy_loss", "cosine_hinge_loss", "fixed_margin_loss",
         "adaptive_margin_loss", "MultitaskLoss",),
+    "codebooks": ("N_CODEWORDS", "RIDGE", "ICM_ITERATIONS", "quantization_loss", "label_metric", "init_codebooks",
+        "reconstruct", "update_codebooks", "icm_encode", "fit_codebooks",),
     "config": ("SCHEDULES", "TrainConfig",),
     "inference": ("INFER_BATCH", "BitmapData", "as_pixels", "to_input", "embed", "topk_accuracy", "predict_logits",
         "predict_proba", "evaluate",),

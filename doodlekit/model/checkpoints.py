@@ -34,6 +34,8 @@ CHECKPOINT_FORMAT = "doodlekit-checkpoint-1"
 #: Entries of a checkpoint; ``state_sha256`` is absent from those written before it was added.
 _ENTRIES = frozenset({"format", "state_dict", "hparams", "categories", "vectors", "config", "metrics"})
 _DIGEST = "state_sha256"
+#: Optional entry: the codebooks (M, K, D) float64 a model learnt jointly (a variant with a joint quantizer).
+_CODEBOOKS = "codebooks"
 
 
 def state_dict_sha256(state_dict: dict[str, torch.Tensor]) -> str:
@@ -54,12 +56,14 @@ def save_checkpoint(
     label_vectors: LabelVectors,
     config: TrainConfig,
     metrics: dict[str, float] | None = None,
+    codebooks: np.ndarray | None = None,
 ) -> Path:
     """Write a checkpoint atomically (temp file in the same folder, then ``os.replace``).
 
     It holds only tensors and plain types (readable with ``torch.load(weights_only=True)``):
     the weights, the model's hyper-parameters, the categories in label order, the label
-    vectors with their source and fingerprint, the training config and ``metrics``.
+    vectors with their source and fingerprint, the training config and ``metrics``; and
+    ``codebooks`` (M, K, D), when the model learnt a quantizer jointly.
 
     Returns:
         The path written.
@@ -94,6 +98,8 @@ def save_checkpoint(
         "config": config.to_dict(),
         "metrics": {name: float(value) for name, value in (metrics or {}).items()},
     }
+    if codebooks is not None:
+        payload[_CODEBOOKS] = torch.from_numpy(np.array(codebooks, dtype=np.float64))
     with atomic_file(path) as out:
         torch.save(payload, out.raw)
     return path
@@ -116,7 +122,7 @@ def _read_checkpoint(path: Path) -> dict[str, Any]:
             f"{path} is not a readable doodlekit checkpoint (not a torch file, or a damaged one: {reason}). {redo}"
         ) from exc
     if (not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT
-            or set(payload) - {_DIGEST} != _ENTRIES):
+            or set(payload) - {_DIGEST, _CODEBOOKS} != _ENTRIES):
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise CorruptFileError(
             f"{path} is not a doodlekit checkpoint (format {found!r}, expected {CHECKPOINT_FORMAT!r}). {redo}"
@@ -208,7 +214,8 @@ def load_checkpoint(
     Returns:
         ``(model, meta)``: the model in eval mode, and ``meta`` with ``categories``,
         ``label_vectors`` (a :class:`LabelVectors`), ``vector_source``, ``fingerprint``,
-        ``hparams``, ``config`` (a :class:`TrainConfig`) and ``metrics``.
+        ``hparams``, ``config`` (a :class:`TrainConfig`), ``metrics`` and ``codebooks`` ((M, K, D)
+        float64 jointly learnt codebooks, or None).
 
     Raises:
         DataNotFoundError: no file at ``path``.
@@ -241,5 +248,6 @@ def load_checkpoint(
         "hparams": dict(payload["hparams"]),
         "config": config,
         "metrics": dict(payload["metrics"]),
+        "codebooks": payload[_CODEBOOKS].numpy() if _CODEBOOKS in payload else None,
     }
     return model.to(device).eval(), meta

@@ -28,10 +28,19 @@ from doodlekit.data.datasets import QuickDrawBitmaps
 from doodlekit.data.settings import Settings, get_settings
 from doodlekit.errors import LabelVectorError
 from doodlekit.model.checkpoints import save_checkpoint
+from doodlekit.model.codebooks import (
+    N_CODEWORDS,
+    fit_codebooks,
+    init_codebooks,
+    label_metric,
+    quantization_loss,
+    reconstruct,
+)
 from doodlekit.model.config import TrainConfig
 from doodlekit.model.inference import BitmapData, as_pixels, evaluate, to_input
 from doodlekit.model.losses import MultitaskLoss
 from doodlekit.model.network import DoodleNet
+from doodlekit.model.variants import check_variant
 from doodlekit.semantics.labels import LabelVectors, label_vectors
 from doodlekit.semantics.sources import DEFAULT_SPEC
 
@@ -43,10 +52,13 @@ class History:
     Each record has ``epoch`` (1-based), ``lr`` (at the epoch's end), ``train_seconds``
     (cumulative time in training steps, validation excluded), ``train_ce`` /
     ``train_semantic`` / ``train_total`` (means over the epoch's steps) and, with a
-    validation set, the ``val_*`` entries of :func:`evaluate`.
+    validation set, the ``val_*`` entries of :func:`evaluate`. A variant with a joint quantizer
+    also records ``train_quantization`` (its unweighted loss, 0 in the first epoch) and keeps the
+    final ``codebooks`` (M, K, D) (else None).
     """
 
     records: list[dict[str, float]] = field(default_factory=list)
+    codebooks: np.ndarray | None = None
 
     @property
     def final(self) -> dict[str, float]:
@@ -104,6 +116,59 @@ def _augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return F.grid_sample(x, grid, padding_mode="zeros", align_corners=False)
 
 
+#: Drawings per forward pass when the joint quantizer embeds the training set.
+_EMBED_BATCH = 1024
+
+
+class _JointQuantizer:
+    """DVSQ's alternation inside :func:`fit`: codebooks C and codes b of the training drawings.
+
+    After every epoch (:meth:`update`) the training drawings are embedded (eval mode, no
+    augmentation) and unit-normalised; the first time, C starts from k-means on sub-spaces; then C
+    and b take one round of ICM and the closed-form update, and the codes are re-encoded by ICM
+    (:func:`~doodlekit.model.codebooks.fit_codebooks`). Between updates, network steps see C b as
+    fixed targets of :meth:`loss` (as DeepHash does, the loss is off until the first update).
+    Embeddings are unit-normalised because the hinge only sees directions: quantizing raw
+    embeddings would let the network shrink the quantization loss by shrinking its outputs.
+    """
+
+    def __init__(self, pixels: torch.Tensor, label_vectors: torch.Tensor, config: TrainConfig) -> None:
+        if len(pixels) < N_CODEWORDS:
+            raise ValueError(
+                f"the {config.variant!r} variant learns codebooks of {N_CODEWORDS} codewords from the training "
+                f"drawings, so it needs at least {N_CODEWORDS} of them, got {len(pixels)}; load more drawings per class"
+            )
+        self.pixels = pixels
+        self.vectors = F.normalize(label_vectors, dim=1)
+        self.metric = label_metric(self.vectors.double().cpu().numpy(), label_vectors.shape[1])
+        self.n_codebooks = config.quantizer_bits // 8
+        self.seed = config.seed
+        self.codebooks: np.ndarray | None = None
+        self.targets: torch.Tensor | None = None
+        self.updates = 0
+
+    def loss(self, embedding: torch.Tensor, batch: torch.Tensor) -> torch.Tensor | None:
+        """The quantization loss of a batch's embeddings (B, D) against their fixed C b; None before the first update."""
+        if self.targets is None:
+            return None
+        return quantization_loss(F.normalize(embedding, dim=1), self.targets[batch], self.vectors)
+
+    def update(self, model: DoodleNet, device: torch.device, memory_format: torch.memory_format) -> None:
+        """Embed the training set with ``model``, then refresh C and b."""
+        model.eval()
+        with torch.no_grad():
+            chunks = [model(to_input(self.pixels[start : start + _EMBED_BATCH], device)
+                            .contiguous(memory_format=memory_format))[1]
+                      for start in range(0, len(self.pixels), _EMBED_BATCH)]
+        model.train()
+        unit = F.normalize(torch.cat(chunks).double(), dim=1).cpu().numpy()
+        if self.codebooks is None:
+            self.codebooks = init_codebooks(unit, self.n_codebooks, seed=self.seed)
+        self.codebooks, codes = fit_codebooks(unit, self.metric, self.codebooks, seed=self.seed + 2 * self.updates)
+        self.targets = torch.as_tensor(reconstruct(codes, self.codebooks), dtype=torch.float32, device=device)
+        self.updates += 1
+
+
 def _scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, total_steps: int) -> Any:
     if config.schedule == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(
@@ -126,7 +191,9 @@ def fit(
     Batches come from ``train_ds.images`` / ``.targets`` in a seeded random order. On CPU,
     deterministic algorithms are on during the run, so the same seed gives identical
     metrics (the model's initial weights must be seeded too: :func:`train_variant` does).
-    The model ends on ``config.device`` in the default (contiguous) memory format.
+    The model ends on ``config.device`` in the default (contiguous) memory format. A variant with
+    a joint quantizer adds ``config.quantizer_lam`` times DVSQ's quantization loss and learns the
+    codebooks between epochs (:class:`_JointQuantizer`); they end in ``History.codebooks``.
 
     Returns:
         The :class:`History`, one record per epoch.
@@ -142,6 +209,7 @@ def fit(
     batch_size = min(config.batch_size, len(pixels))
     steps_per_epoch = len(pixels) // batch_size
     history = History()
+    joint = _JointQuantizer(pixels, loss.label_vectors, config) if check_variant(config.variant).joint_quantizer else None
     with _run_settings(config):
         seed_everything(config.seed)
         generator = torch.Generator().manual_seed(config.seed)
@@ -166,6 +234,12 @@ def fit(
                     x = x.contiguous(memory_format=memory_format)
                     logits, embedding = model(x)
                     total, parts = loss(logits, embedding, targets[batch].to(device))
+                    if joint is not None:
+                        quantization = joint.loss(embedding, batch)
+                        if quantization is not None:
+                            total = total + config.quantizer_lam * quantization
+                        parts = {**parts, "quantization": 0.0 if quantization is None else quantization.item(),
+                                 "total": total.item()}
                     optimizer.zero_grad(set_to_none=True)
                     total.backward()
                     optimizer.step()
@@ -174,6 +248,8 @@ def fit(
                         sums[name] = sums.get(name, 0.0) + value
                     bar.update()
                     bar.set_postfix(loss=f"{parts['total']:.3f}", refresh=False)
+                if joint is not None:
+                    joint.update(model, device, memory_format)
                 train_seconds += time.perf_counter() - started
                 record = {"epoch": epoch, "lr": scheduler.get_last_lr()[0], "train_seconds": train_seconds}
                 record.update({f"train_{name}": value / steps_per_epoch for name, value in sums.items()})
@@ -185,6 +261,7 @@ def fit(
         finally:
             bar.close()
             model.to(memory_format=torch.contiguous_format)
+    history.codebooks = None if joint is None else joint.codebooks
     return history
 
 
@@ -203,6 +280,7 @@ class Trained:
         split_seed: seed of the train/val/test split.
         settings: where its drawings are read from (``None``: the environment's, when read).
         data: the ``split -> dataset`` function it was trained with, or ``None`` for Quick, Draw! bitmaps.
+        codebooks: (M, K, D) float64 codebooks learnt jointly (a variant with a joint quantizer), else None.
     """
 
     model: DoodleNet
@@ -215,6 +293,7 @@ class Trained:
     split_seed: int
     settings: Settings | None = None
     data: Callable[[str], BitmapData] | None = None
+    codebooks: np.ndarray | None = None
 
     def dataset(self, split: str = "test") -> BitmapData:
         """The ``"train"``, ``"val"`` or ``"test"`` split this model was trained / validated / is tested on."""
@@ -230,7 +309,7 @@ class Trained:
         """:func:`save_checkpoint` with the last epoch's record as metrics."""
         return save_checkpoint(
             path, self.model, categories=self.categories, label_vectors=self.label_vectors,
-            config=self.config, metrics=self.history.final,
+            config=self.config, metrics=self.history.final, codebooks=self.codebooks,
         )
 
 
@@ -253,7 +332,8 @@ def train_variant(
     """The kit's training recipe: load the data and label vectors, build the model, :func:`fit`.
 
     Args:
-        variant: ``"ce"``, ``"fixed_margin"`` or ``"adaptive_margin"``.
+        variant: ``"ce"``, ``"fixed_margin"``, ``"adaptive_margin"`` or ``"dvsq"`` (adaptive margin with
+            a joint quantizer).
         categories: names (or one comma-separated string); label ``k`` is ``categories[k]``.
         per_class: drawings per class before the 80/10/10 split (``None``: all there are).
         epochs, seed: as in :class:`TrainConfig`.
@@ -298,4 +378,5 @@ def train_variant(
         model=model, label_vectors=labels, history=history, config=config, categories=names,
         train_seconds=history.final["train_seconds"], per_class=per_class, split_seed=split_seed, settings=settings,
         data=data,
+        codebooks=history.codebooks,
     )

@@ -28,6 +28,8 @@ class Variant:
             CE, whose embedding head is never trained).
         display_name: how tables and legends name it.
         colour: its matplotlib colour in every figure.
+        joint_quantizer: whether it learns DVSQ's codebooks together with the network
+            (:mod:`doodlekit.model.codebooks`; the checkpoint carries them).
     """
 
     name: str
@@ -36,10 +38,11 @@ class Variant:
     retrieves_with: str
     display_name: str
     colour: str
+    joint_quantizer: bool = False
 
 
 #: The variants by name, in table order (iterating gives the names: ``"ce"``, ``"fixed_margin"``,
-#: ``"adaptive_margin"``).
+#: ``"adaptive_margin"``, ``"dvsq"``).
 VARIANTS: dict[str, Variant] = {
     variant.name: variant
     for variant in (
@@ -51,6 +54,11 @@ VARIANTS: dict[str, Variant] = {
         Variant(name="adaptive_margin",
                 loss="cross-entropy + cosine hinge with the margin 1 - cos(v_y, v_k) (DVSQ's loss)",
                 semantic=True, retrieves_with="embedding", display_name="adaptive margin", colour="tab:orange"),
+        Variant(name="dvsq",
+                loss="cross-entropy + the adaptive-margin hinge + lam_q ||V (z - C b)||^2, the quantization error "
+                     "of codebooks C learnt jointly (DVSQ's full loss)",
+                semantic=True, retrieves_with="embedding", display_name="adaptive margin + joint quantizer",
+                colour="tab:red", joint_quantizer=True),
     )
 }
 

@@ -15,4 +15,5 @@ __getattr__, __dir__, __all__ = lazy(__name__, {
     "retrieval": ("BitsCurve", "HASHER_LINES", "bits_figure", "map_vs_bits", "GALLERY_CAPTION", "FRAMES_CAPTION",
         "NO_FRAMES_CAPTION", "query_gallery", "answer_gallery",),
     "maps": ("class_centres", "align_map", "embedding_maps",),
+    "quantization": ("CODER_STYLES", "codebook_picture", "coder_bits_figure",),
 })

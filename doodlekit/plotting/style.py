@@ -56,7 +56,7 @@ METRIC_TITLES: dict[str, str] = {
 }
 #: Training variant -> (line style, marker) in line plots (:func:`variant_lines`).
 VARIANT_LINES: dict[str, tuple[str, str]] = {"ce": ("--", "s"), "fixed_margin": ("-.", "^"),
-                                             "adaptive_margin": ("-", "o")}
+                                             "adaptive_margin": ("-", "o"), "dvsq": (":", "D")}
 _OTHER_LINES = (("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"))
 # Lighter (> 0) or darker (< 0) shades of a family's colour for its 1st, 2nd, ... member, as fractions
 # of the lightness range of :func:`category_colour` (-0.5: the darkest, 0.5: the lightest).

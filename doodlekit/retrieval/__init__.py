@@ -1,4 +1,4 @@
-"""From embeddings to search: hashers, Hamming ranking, the index, metrics and zero-shot.
+"""From embeddings to search: hashers, Hamming ranking, the index, DVSQ's quantizer (AQD), metrics and zero-shot.
 
 Every public name of its modules imports lazily from here (:mod:`doodlekit._exports`).
 """
@@ -13,8 +13,11 @@ __getattr__, __dir__, __all__ = lazy(__name__, {
     "hashers": ("HASHER_FORMAT", "RandomHyperplaneLSH", "ITQ", "ProductQuantizer", "HASHERS", "HasherName",
         "hasher_class",),
     "index": ("SearchResult", "HammingIndex",),
+    "quantization": ("QUANTIZER_NAME", "VisualSemanticQuantizer", "aqd_scores", "aqd_rank", "AQDResult",
+        "QuantizedIndex",),
     "metrics": ("check_labels", "cosine_rank", "drop_self", "relevance", "precision_at_k", "relevant_counts",
-        "average_precision_at_k", "mean_average_precision", "precision_within_radius", "semantic_precision_at_k",
+        "average_precision_at_k", "mean_average_precision",
+        "mean_average_precision_deephash", "precision_within_radius", "semantic_precision_at_k",
         "MissSimilarity", "miss_similarity", "alignment",),
     "evaluation": ("RetrievalScores", "RetrievalReport", "retrieval_report",),
     "zeroshot": ("zero_shot_predict", "zero_shot_accuracy", "expected_random_map", "fit_semantic_map",

@@ -133,7 +133,7 @@ class _Hasher(TransformerMixin, BaseEstimator):
         parameters (int64 scalars), ``n_features_in_`` and its fitted arrays; what :meth:`save` writes."""
         self._check_fitted()
         self._check_params()
-        name = next((key for key, kind in HASHERS.items() if kind is type(self)), None)
+        name = self._saved_name()
         if name is None:
             raise ValueError(f"{type(self).__name__} is not in HASHERS, so a file could not say which hasher to load")
         fitted = {attribute: getattr(self, attribute) for attribute in self._FITTED}
@@ -150,6 +150,11 @@ class _Hasher(TransformerMixin, BaseEstimator):
         }
 
     @classmethod
+    def _saved_name(cls) -> str | None:
+        """The name a saved file gives this class: its key in :data:`HASHERS` (None if it has none)."""
+        return next((key for key, kind in HASHERS.items() if kind is cls), None)
+
+    @classmethod
     def array_names(cls) -> tuple[str, ...]:
         """The names of the arrays that :meth:`to_arrays` gives (and :meth:`save` writes) for this class."""
         return ("format", "name", *cls._param_names(), "n_features_in_", *cls._FITTED)
@@ -160,7 +165,7 @@ class _Hasher(TransformerMixin, BaseEstimator):
         if str(arrays["format"]) != HASHER_FORMAT:
             raise ValueError(f"hasher format {str(arrays['format'])!r}, this doodlekit reads {HASHER_FORMAT!r}")
         name = str(arrays["name"])
-        if HASHERS.get(name) is not cls:
+        if name != cls._saved_name():
             if name not in HASHERS:
                 raise ValueError(f"it names hasher {name!r}, which is not one of {', '.join(map(repr, HASHERS))}")
             kind = HASHERS[name].__name__

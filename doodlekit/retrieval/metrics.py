@@ -15,8 +15,8 @@ Conventions used throughout:
   ``AP@k = (1 / min(k, R)) * sum_{i <= k} P(i) * rel(i)``, with P(i) the precision of the top i
   and R the number of relevant items in the database; a query with R = 0 scores 0. A perfect
   ranking scores 1. (DVSQ's and HashNet's evaluation code divide by the number of relevant items
-  *retrieved* within k instead, which never gives less; our numbers are comparable across
-  methods but not digit-for-digit with those papers' tables.)
+  *retrieved* within k instead, which never gives less, and drop queries that retrieve none:
+  :func:`mean_average_precision_deephash` computes that convention, for comparison with them.)
 - Precision within Hamming radius r: among the database items within distance r of the query,
   the fraction that are relevant; a query with no item within r scores 0 (the DVSQ/DSH convention)."""
 
@@ -178,6 +178,21 @@ def mean_average_precision(
 ) -> float:
     """mAP@k: the mean of :func:`average_precision_at_k` over queries."""
     return float(average_precision_at_k(ranking, query_labels, db_labels, k, queries_in_db=queries_in_db).mean())
+
+
+def mean_average_precision_deephash(
+    ranking: np.ndarray, query_labels: np.ndarray, db_labels: np.ndarray, k: int | None = None
+) -> float:
+    """mAP@k as DeepHash's ``get_mAPs`` computes it: AP@k divided by the relevant items *retrieved*
+    in the top k, averaged over the queries that retrieve at least one (0.0 when none does).
+
+    Args: as :func:`average_precision_at_k` (the query itself already removed for leave-one-out).
+    """
+    rel = relevance(_ranking(ranking, len(query_labels), len(db_labels), k), query_labels, db_labels)
+    hits = rel.sum(axis=1)
+    precision = np.cumsum(rel, axis=1) / np.arange(1, rel.shape[1] + 1)
+    kept = hits > 0
+    return float(((precision * rel).sum(axis=1)[kept] / hits[kept]).mean()) if kept.any() else 0.0
 
 
 def precision_within_radius(
