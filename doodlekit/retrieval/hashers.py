@@ -3,8 +3,9 @@
 - :class:`RandomHyperplaneLSH` - signs of random Gaussian projections of the centred data
   (what the original project used through FALCONN);
 - :class:`ITQ` - iterative quantization (Gong & Lazebnik, CVPR 2011): PCA, then a learnt rotation;
-- :class:`ProductQuantizer` - product quantization trained with faiss (the closest to DVSQ's own
-  quantizer), searched with asymmetric distances rather than Hamming distances.
+- :class:`ProductQuantizer` - product quantization trained with faiss, searched with asymmetric
+  distances rather than Hamming distances (DVSQ's own quantizer, whose codebooks span the whole space
+  and are learnt through the label vectors, is :mod:`doodlekit.retrieval.quantization`).
 
 They are scikit-learn transformers (``BaseEstimator``, ``TransformerMixin``): the constructor
 only stores its parameters, ``fit`` checks them, ``random_state`` is an integer seed (the same
