@@ -384,5 +384,9 @@ def test_quantizer_figures() -> None:
     fig = plotting.coder_bits_figure(curves, {"adaptive_margin": 0.7}, ylabel="mAP@100")
     assert [ax.get_title() for ax in fig.axes] == ["adaptive margin", "adaptive margin + joint quantizer"]
     assert list(fig.axes[0].get_xticks()) == [8, 16]
-    assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()] == ["ITQ", "DVSQ joint"]
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["ITQ", "DVSQ joint"]
+    renderer = fig.canvas.get_renderer()  # the legend lies within the figure, right of both panels
+    box = legend.get_window_extent(renderer)
+    assert box.x1 <= fig.bbox.x1 and all(box.x0 >= ax.get_window_extent(renderer).x1 for ax in fig.axes)
     assert len(fig.axes[0].lines[1].get_xdata()) == 1  # a width not measured is left out

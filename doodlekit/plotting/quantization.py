@@ -79,5 +79,8 @@ def coder_bits_figure(
         ax.set_title(display_name(model))
         if i == 0:
             ax.set_ylabel(ylabel)
-    axes[0, -1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False, fontsize=8)
+    handles, labels = axes[0, -1].get_legend_handles_labels()
+    fig.tight_layout(pad=0.3, w_pad=1.0, rect=(0, 0, 1 - 1.5 / fig.get_figwidth(), 1))  # 1.5 in on the right for the legend
+    fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(1 - 1.45 / fig.get_figwidth(), 0.92),
+               frameon=False, fontsize=8)
     return fig
