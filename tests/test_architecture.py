@@ -62,14 +62,18 @@ def test_imports_run_one_way_along_the_pipeline(module: str) -> None:
     )
 
 
-def test_the_doodle_pad_loads_no_training_code() -> None:
+def _loaded_by(statement: str, prefixes: tuple[str, ...]) -> set[str]:
+    """The modules whose names start with one of ``prefixes`` that a fresh Python has loaded after ``statement``."""
     script = (
-        "import json, sys\n"
-        "import doodlekit.apps.pad\n"
-        "print(json.dumps(sorted(name for name in sys.modules if name.startswith(('doodlekit', 'torchvision')))))\n"
+        f"import json, sys\n{statement}\n"
+        f"print(json.dumps(sorted(name for name in sys.modules if name.startswith({prefixes!r}))))\n"
     )
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    loaded = set(json.loads(run.stdout))
+    return set(json.loads(run.stdout))
+
+
+def test_the_doodle_pad_loads_no_training_code() -> None:
+    loaded = _loaded_by("import doodlekit.apps.pad", ("doodlekit", "torchvision"))
     forbidden = {
         "doodlekit.model.training", "doodlekit.data.datasets", "doodlekit.data.quickdraw", "doodlekit.data.http",
         "torchvision",
@@ -80,13 +84,7 @@ def test_the_doodle_pad_loads_no_training_code() -> None:
 
 
 def test_subpackages_export_their_modules_names_lazily() -> None:
-    script = (
-        "import json, sys\n"
-        "from doodlekit.retrieval import ITQ\n"
-        "print(json.dumps(sorted(name for name in sys.modules if name.startswith('doodlekit.retrieval.'))))\n"
-    )
-    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    loaded = json.loads(run.stdout)
+    loaded = _loaded_by("from doodlekit.retrieval import ITQ", ("doodlekit.retrieval.",))
     assert "doodlekit.retrieval.hashers" in loaded
     assert "doodlekit.retrieval.zeroshot" not in loaded and "doodlekit.retrieval.evaluation" not in loaded
     import doodlekit.retrieval

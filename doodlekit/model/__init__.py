@@ -13,7 +13,7 @@ __getattr__, __dir__, __all__ = lazy(__name__, {
     "codebooks": ("N_CODEWORDS", "RIDGE", "ICM_ITERATIONS", "quantization_loss", "label_metric", "init_codebooks",
         "reconstruct", "update_codebooks", "icm_encode", "fit_codebooks",),
     "config": ("SCHEDULES", "TrainConfig",),
-    "inference": ("INFER_BATCH", "BitmapData", "as_pixels", "to_input", "embed", "topk_accuracy", "predict_logits",
+    "inference": ("INFER_BATCH", "BitmapData", "as_pixels", "to_input", "exact_copy", "infer", "embed", "topk_accuracy", "predict_logits",
         "predict_proba", "evaluate",),
     "checkpoints": ("CHECKPOINT_FORMAT", "state_dict_sha256", "save_checkpoint", "load_checkpoint",),
     "training": ("History", "seed_everything", "fit", "Trained", "train_variant",),

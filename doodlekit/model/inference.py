@@ -1,7 +1,7 @@
 """Running a trained :class:`~doodlekit.model.network.DoodleNet`: embeddings, probabilities, accuracy.
 
 On CPU every forward pass runs on a float64 copy of the model and rounds its outputs to float32
-(:func:`_exact_copy`), so the same weights give the same numbers on any CPU. This module is what
+(:func:`exact_copy`), so the same weights give the same numbers on any CPU. This module is what
 serving code (the doodle search and pad) needs; it imports nothing of training."""
 
 from __future__ import annotations
@@ -40,30 +40,35 @@ def to_input(pixels: torch.Tensor, device: torch.device) -> torch.Tensor:
     return pixels.to(device).float().div_(255)
 
 
-def _exact_copy(model: DoodleNet, device: torch.device) -> DoodleNet:
-    """The network to infer with: on CPU a float64 copy of ``model``, elsewhere ``model`` itself.
+def exact_copy(model: DoodleNet) -> DoodleNet:
+    """The network to infer with: on CPU a float64 copy of ``model`` (eval mode), elsewhere ``model`` itself.
+
+    Keep it to infer many times with the same weights (pass it as :func:`infer`'s ``net``): copying
+    costs more than one forward pass over one drawing.
 
     The same float32 weights give other low-order digits on other CPUs (oneDNN, MKL and ATen pick
     kernels by instruction set and sum in other orders). Computed in float64, those differences
     stay near 1e-15, and rounding the outputs to float32 removes them, so that embeddings, codes
     and every metric downstream of fixed weights are the same on any CPU.
     """
-    if device.type != "cpu":
+    if next(model.parameters()).device.type != "cpu":
         return model
-    return copy.deepcopy(model).to(torch.float64)
+    return copy.deepcopy(model).to(torch.float64).eval()
 
 
-def _infer(
+def infer(
     model: DoodleNet,
     images: np.ndarray,
     outputs: Callable[[DoodleNet, torch.Tensor], Sequence[torch.Tensor]],
-    batch_size: int,
+    batch_size: int = INFER_BATCH,
+    *,
+    net: DoodleNet | None = None,
 ) -> list[torch.Tensor]:
     """Run ``outputs(net, x)`` over (N, 28, 28) uint8 images in eval mode; each output concatenated
-    on CPU as float32. On CPU ``net`` is a float64 copy of ``model`` (see :func:`_exact_copy`)."""
+    on CPU as float32. ``net`` is :func:`exact_copy` of ``model``, made here unless given."""
     pixels = as_pixels(images)
     device = next(model.parameters()).device
-    net = _exact_copy(model, device)
+    net = exact_copy(model) if net is None else net
     dtype = next(net.parameters()).dtype
     was_training = model.training
     net.eval()
@@ -92,7 +97,7 @@ def embed(model: DoodleNet, images: np.ndarray, which: str = "embedding", batch_
     heads = {"embedding": lambda net, x: [net(x)[1]], "features": lambda net, x: [net.features(x)]}
     if which not in heads:
         raise ValueError(f"which must be 'embedding' or 'features', got {which!r}")
-    return _infer(model, images, heads[which], batch_size)[0].numpy()
+    return infer(model, images, heads[which], batch_size)[0].numpy()
 
 
 def topk_accuracy(scores: np.ndarray, labels: np.ndarray, k: int = 1) -> float:
@@ -115,12 +120,12 @@ def topk_accuracy(scores: np.ndarray, labels: np.ndarray, k: int = 1) -> float:
 
 def predict_logits(model: DoodleNet, images: np.ndarray, batch_size: int = INFER_BATCH) -> np.ndarray:
     """Class logits (before the softmax): (N, 28, 28) uint8 -> (N, C) float32."""
-    return _infer(model, images, lambda net, x: [net(x)[0]], batch_size)[0].numpy()
+    return infer(model, images, lambda net, x: [net(x)[0]], batch_size)[0].numpy()
 
 
 def predict_proba(model: DoodleNet, images: np.ndarray, batch_size: int = INFER_BATCH) -> np.ndarray:
     """Class probabilities (softmax of the logits): (N, 28, 28) uint8 -> (N, C) float32."""
-    return _infer(model, images, lambda net, x: [net(x)[0].softmax(1)], batch_size)[0].numpy()
+    return infer(model, images, lambda net, x: [net(x)[0].softmax(1)], batch_size)[0].numpy()
 
 
 def evaluate(
@@ -133,7 +138,7 @@ def evaluate(
         ``loss``: ``ce``, ``semantic``, ``total`` (means over the set), ``cos_true`` (mean
         ``cos(z, v_y)``) and ``cos_other`` (mean ``max_{k != y} cos(z, v_k)``) of the embeddings.
     """
-    logits, embedding = _infer(model, dataset.images, lambda net, x: net(x), batch_size)
+    logits, embedding = infer(model, dataset.images, lambda net, x: net(x), batch_size)
     targets = torch.as_tensor(np.asarray(dataset.targets), dtype=torch.int64)
     scores = logits.numpy()
     result = {"top1": topk_accuracy(scores, targets.numpy(), 1)}
