@@ -27,7 +27,7 @@ from doodlekit.data.categories import CATEGORIES, DEFAULT_CATEGORIES, UNTUNED_CA
 from doodlekit.data.raster import rasterize_many
 from doodlekit.data.settings import Settings
 from doodlekit.errors import DataNotFoundError, DownloadError
-from doodlekit.model.inference import embed, predict_logits
+from doodlekit.model.inference import infer
 from doodlekit.model.network import DoodleNet
 from doodlekit.semantics.labels import LabelVectors, unit_rows
 
@@ -65,8 +65,9 @@ def scores_from_outputs(
 
 
 def confidence_scores(model: DoodleNet, images: np.ndarray, label_vectors: LabelVectors) -> dict[str, np.ndarray]:
-    """The :data:`SCORES` of (N, 28, 28) uint8 bitmaps: score name -> (N,) float64."""
-    return scores_from_outputs(predict_logits(model, images), embed(model, images), label_vectors)
+    """The :data:`SCORES` of (N, 28, 28) uint8 bitmaps: score name -> (N,) float64 (one forward pass)."""
+    logits, embeddings = (out.numpy() for out in infer(model, images, lambda net, x: net(x)))
+    return scores_from_outputs(logits, embeddings, label_vectors)
 
 
 def auroc(known: np.ndarray, unknown: np.ndarray) -> float:
